@@ -1,0 +1,27 @@
+//! CORS for a browser app served from another origin than the API.
+
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderValue, Method};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::protocol::X_SESSION;
+
+/// Lets exactly the listed origins send `X-Session` and read it back from responses.
+///
+/// A browser hides response headers from cross-origin scripts unless they are exposed, and refuses
+/// to send a custom request header unless the preflight allows it, so both are needed. Origins are
+/// matched exactly; there is no wildcard and no echo of an unlisted origin. An empty list allows no
+/// cross-origin caller at all.
+pub fn cors_layer(origins: impl IntoIterator<Item = HeaderValue>) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([X_SESSION.clone(), CONTENT_TYPE, ACCEPT])
+        .expose_headers([X_SESSION.clone()])
+}

@@ -1,0 +1,71 @@
+//! When a session dies: an idle timeout and an absolute timeout, enforced together.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch: the unit every stored timestamp uses.
+pub type Millis = u64;
+
+pub fn now_millis() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// How long a session lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expiry {
+    /// A session not used for this long is dead.
+    pub idle: Duration,
+    /// A session this old is dead, however busy it has been.
+    pub absolute: Duration,
+}
+
+impl Default for Expiry {
+    fn default() -> Self {
+        Expiry {
+            idle: Duration::from_secs(14 * 24 * 60 * 60),
+            absolute: Duration::from_secs(30 * 24 * 60 * 60),
+        }
+    }
+}
+
+impl Expiry {
+    /// The moment a session created at `created` and last used at `last_seen` dies.
+    pub fn deadline(&self, created: Millis, last_seen: Millis) -> Millis {
+        let idle_end = last_seen.saturating_add(self.idle.as_millis() as Millis);
+        let absolute_end = created.saturating_add(self.absolute.as_millis() as Millis);
+        idle_end.min(absolute_end)
+    }
+
+    /// How stale `last_seen` may get before a read-only request writes it back. Refreshing on every
+    /// read would turn every read into a durable write; this bounds the error in the idle deadline
+    /// to a sixteenth of the idle timeout, and never more than a minute.
+    pub fn touch_interval(&self) -> Millis {
+        (self.idle.as_millis() as Millis / 16).min(60_000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_earlier_of_idle_and_absolute_wins() {
+        let expiry = Expiry {
+            idle: Duration::from_millis(100),
+            absolute: Duration::from_millis(1_000),
+        };
+        assert_eq!(expiry.deadline(0, 0), 100);
+        assert_eq!(expiry.deadline(0, 950), 1_000);
+    }
+
+    #[test]
+    fn touch_interval_is_bounded() {
+        assert_eq!(Expiry::default().touch_interval(), 60_000);
+        let short = Expiry {
+            idle: Duration::from_secs(2),
+            absolute: Duration::from_secs(10),
+        };
+        assert_eq!(short.touch_interval(), 125);
+    }
+}

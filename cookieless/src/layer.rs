@@ -1,0 +1,144 @@
+//! The tower layer that gives every request a [`Session`] and answers with its token.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::Request;
+use tower::{Layer, Service};
+
+use crate::expiry::Expiry;
+use crate::locks::SessionLocks;
+use crate::protocol;
+use crate::session::Session;
+use crate::store::SessionStore;
+
+/// The default cap on a session's serialised data: 64 KiB.
+pub const DEFAULT_MAX_SIZE: usize = 64 * 1024;
+
+/// What every request's session needs from the layer.
+pub(crate) struct Shared {
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) expiry: Expiry,
+    pub(crate) max_size: usize,
+    pub(crate) locks: Arc<SessionLocks>,
+}
+
+/// Adds cookieless sessions to a service.
+///
+/// ```no_run
+/// use axum::{routing::get, Router};
+/// use cookieless::{MemoryStore, Session, SessionError, SessionLayer};
+///
+/// async fn visits(session: Session) -> Result<String, SessionError> {
+///     let visits: u64 = session.get("visits").await?.unwrap_or(0) + 1;
+///     session.insert("visits", visits).await?;
+///     Ok(visits.to_string())
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/visits", get(visits))
+///     .layer(SessionLayer::new(MemoryStore::new()));
+/// ```
+///
+/// A browser app on another origin must be allowed to send and read the header: see
+/// [`cors_layer`](crate::cors_layer).
+#[derive(Clone)]
+pub struct SessionLayer {
+    store: Arc<dyn SessionStore>,
+    expiry: Expiry,
+    max_size: usize,
+    // One table for every service this layer wraps, so that requests to different routes on the
+    // same session are serialised too.
+    locks: Arc<SessionLocks>,
+}
+
+impl SessionLayer {
+    pub fn new(store: impl SessionStore) -> Self {
+        Self::from_shared_store(Arc::new(store))
+    }
+
+    /// A layer over a store that the application also holds, for example to sweep it.
+    pub fn from_shared_store(store: Arc<dyn SessionStore>) -> Self {
+        SessionLayer {
+            store,
+            expiry: Expiry::default(),
+            max_size: DEFAULT_MAX_SIZE,
+            locks: Arc::default(),
+        }
+    }
+
+    /// Sets the idle and absolute timeouts (default: 2 weeks idle, 30 days absolute).
+    pub fn with_expiry(mut self, expiry: Expiry) -> Self {
+        self.expiry = expiry;
+        self
+    }
+
+    /// Caps a session's serialised data, in bytes (default: [`DEFAULT_MAX_SIZE`]).
+    pub fn with_max_size(mut self, max_size: usize) -> Self {
+        self.max_size = max_size;
+        self
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            shared: Arc::new(Shared {
+                store: self.store.clone(),
+                expiry: self.expiry,
+                max_size: self.max_size,
+                locks: self.locks.clone(),
+            }),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SessionService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    ResBody::Error: Into<axum::BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let presented = match protocol::read_request(request.headers()) {
+            Ok(presented) => presented,
+            Err(refusal) => {
+                let response = refusal.into_response();
+                return Box::pin(async move { Ok(response) });
+            }
+        };
+        let session = Session::new(self.shared.clone(), presented);
+        request.extensions_mut().insert(session.clone());
+
+        // The clone may not be ready; the instance that `poll_ready` prepared is the one to call.
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        Box::pin(async move {
+            let response = inner.call(request).await?.map(Body::new);
+            Ok(protocol::finish(session, response).await)
+        })
+    }
+}

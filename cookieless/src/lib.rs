@@ -1,0 +1,39 @@
+//! Cookieless sessions for axum.
+//!
+//! The server hands the client an opaque token in an `X-Session` response header; the client sends
+//! it back in an `X-Session` request header. Nothing is ever put in a cookie, so the sessions work
+//! where cookies are blocked, and since a browser never attaches the header on its own, requests
+//! forged by other sites carry no session (no CSRF by construction).
+//!
+//! - [`SessionLayer`] wraps the routes that use sessions; handlers take a [`Session`].
+//! - [`SessionStore`] is where sessions live: [`MemoryStore`], or [`SledStore`] (durable).
+//! - `docs/protocol.md` in the repository states the protocol exactly.
+
+mod cors;
+mod error;
+mod expiry;
+mod layer;
+mod locks;
+mod memory_store;
+mod protocol;
+mod record;
+mod session;
+#[cfg(feature = "sled")]
+mod sled_store;
+mod store;
+mod sweep;
+mod token;
+
+pub use cors::cors_layer;
+pub use error::{detail_response, SessionError};
+pub use expiry::{now_millis, Expiry, Millis};
+pub use layer::{SessionLayer, SessionService, DEFAULT_MAX_SIZE};
+pub use memory_store::MemoryStore;
+pub use protocol::{MAX_HEADER_LEN, X_SESSION};
+pub use record::{Data, Record};
+pub use session::Session;
+#[cfg(feature = "sled")]
+pub use sled_store::{GroupFlush, SledStore};
+pub use store::{Saved, SessionStore, StoreError};
+pub use sweep::spawn_sweeper;
+pub use token::{SessionKey, Token, MAX_TOKEN_LEN, MIN_TOKEN_LEN};

@@ -1,0 +1,305 @@
+//! The `X-Session` protocol, as `docs/protocol.md` states it: what a request's header means, what
+//! is saved when the handler is done, and what the response tells the client.
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::header::CACHE_CONTROL;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+
+use crate::error::{detail_response, SessionError};
+use crate::expiry::now_millis;
+use crate::record::{Data, Record};
+use crate::session::{Loaded, Presented, Session, Stored};
+use crate::store::Saved;
+use crate::token::Token;
+
+/// The one header that carries the session, both ways.
+pub static X_SESSION: HeaderName = HeaderName::from_static("x-session");
+
+/// Longer values are refused with 431 rather than treated as a bad token.
+pub const MAX_HEADER_LEN: usize = 1024;
+
+/// Times a change is replayed onto a record another process wrote meanwhile before giving up.
+const SAVE_ATTEMPTS: usize = 4;
+
+/// A request the layer answers itself, without running the handler.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    SeveralTokens,
+    HeaderTooLarge,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::SeveralTokens => detail_response(
+                StatusCode::BAD_REQUEST,
+                "Send at most one X-Session header, holding one token.",
+            ),
+            Refusal::HeaderTooLarge => detail_response(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "The X-Session header is too large.",
+            ),
+        }
+    }
+}
+
+/// Reads the request's `X-Session` header. Cookies, the query string and the body are never
+/// consulted: the header is the only transport.
+pub(crate) fn read_request(headers: &HeaderMap) -> Result<Presented, Refusal> {
+    let mut values = headers.get_all(&X_SESSION).iter();
+    let Some(value) = values.next() else {
+        return Ok(Presented::Nothing);
+    };
+    if values.next().is_some() {
+        return Err(Refusal::SeveralTokens);
+    }
+    let bytes = value.as_bytes();
+    if bytes.len() > MAX_HEADER_LEN {
+        return Err(Refusal::HeaderTooLarge);
+    }
+    if bytes.contains(&b',') {
+        return Err(Refusal::SeveralTokens);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Presented::Nothing);
+    }
+    Ok(Token::parse(bytes).map_or(Presented::Malformed, Presented::Token))
+}
+
+/// What the response says about the client's token.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// No `X-Session` header: the client keeps what it has.
+    Leave,
+    /// The client must use this token from now on.
+    Set(Token),
+    /// The client must forget its token.
+    Clear,
+}
+
+/// Saves what the handler changed and stamps the response with the client's token.
+pub(crate) async fn finish(session: Session, mut response: Response<Body>) -> Response<Body> {
+    response.headers_mut().remove(&X_SESSION);
+    if response.status().is_server_error() {
+        // The handler failed, so its changes are not trusted; the client keeps its token.
+        session.release().await;
+        return response;
+    }
+    let committed = commit(&session).await;
+    // Later requests on this session may proceed even if the handler kept a clone of it.
+    session.release().await;
+    let outcome = match committed {
+        Ok(outcome) => outcome,
+        Err(error) => return error.into_response(),
+    };
+    let value = match outcome {
+        Outcome::Leave => return response,
+        Outcome::Set(token) => {
+            HeaderValue::from_str(token.as_str()).expect("a token is always a valid header value")
+        }
+        Outcome::Clear => HeaderValue::from_static(""),
+    };
+    let headers = response.headers_mut();
+    headers.insert(X_SESSION.clone(), value);
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn commit(session: &Session) -> Result<Outcome, SessionError> {
+    // A handler that never touched the session still gets a truthful answer about its token.
+    let mut loaded = match session.presented() {
+        Presented::Token(_) => session.loaded().await?,
+        Presented::Nothing | Presented::Malformed => {
+            let state = session.state().await;
+            match tokio::sync::MutexGuard::try_map(state, Option::as_mut) {
+                Ok(loaded) => loaded,
+                Err(_) => return Ok(answer_unchanged(session, None)),
+            }
+        }
+    };
+    if loaded.refused {
+        return Ok(answer_unchanged(session, loaded.stored.as_ref()));
+    }
+    let store = &session.shared().store;
+    if loaded.data.is_empty() {
+        if let Some(stored) = &loaded.stored {
+            store.delete(&stored.key).await?;
+        }
+        return Ok(answer_unchanged(session, None));
+    }
+    let limit = session.shared().max_size;
+    if Record::data_size(&loaded.data) > limit {
+        return Err(SessionError::TooLarge { limit });
+    }
+    match loaded.stored.take() {
+        Some(stored) if !loaded.rotate => save_in_place(session, &loaded, stored).await,
+        previous => {
+            let token = Token::generate();
+            let now = now_millis();
+            let record = new_record(session, 1, now, now, std::mem::take(&mut loaded.data));
+            if store.save(&token.key(), &record, None).await? == Saved::Conflict {
+                return Err(SessionError::Contention);
+            }
+            if let Some(previous) = previous {
+                store.delete(&previous.key).await?;
+            }
+            Ok(Outcome::Set(token))
+        }
+    }
+}
+
+/// The answer when nothing is saved: the live session's token if there is one, else an order to
+/// forget whatever token the client sent.
+fn answer_unchanged(session: &Session, live: Option<&Stored>) -> Outcome {
+    match (live, session.presented()) {
+        (Some(stored), _) => Outcome::Set(stored.token.clone()),
+        (None, Presented::Nothing) => Outcome::Leave,
+        (None, Presented::Malformed | Presented::Token(_)) => Outcome::Clear,
+    }
+}
+
+/// Writes a live session back under its own token: the changed values if there are any, else the
+/// time it was last seen, when that has grown stale.
+async fn save_in_place(
+    session: &Session,
+    loaded: &Loaded,
+    stored: Stored,
+) -> Result<Outcome, SessionError> {
+    let store = &session.shared().store;
+    let now = now_millis();
+    if loaded.changed.is_empty() {
+        if now.saturating_sub(stored.last_seen) >= session.shared().expiry.touch_interval() {
+            let record = new_record(
+                session,
+                stored.version + 1,
+                stored.created,
+                now,
+                loaded.data.clone(),
+            );
+            // A lost refresh only shortens the idle deadline by the touch interval, so a failure
+            // here must not fail a request that read its session successfully.
+            if let Err(error) = store.save(&stored.key, &record, Some(stored.version)).await {
+                tracing::warn!(%error, key = ?stored.key, "could not refresh a session's last use");
+            }
+        }
+        return Ok(Outcome::Set(stored.token));
+    }
+
+    let limit = session.shared().max_size;
+    let (mut version, mut created, mut data) =
+        (stored.version, stored.created, loaded.data.clone());
+    for _ in 0..SAVE_ATTEMPTS {
+        let record = new_record(session, version + 1, created, now, data);
+        if store.save(&stored.key, &record, Some(version)).await? == Saved::Written {
+            return Ok(Outcome::Set(stored.token));
+        }
+        // Another process wrote or deleted the session since it was read.
+        let latest = store.load(&stored.key).await?;
+        let Some(latest) = latest.filter(|latest| !latest.is_expired(now)) else {
+            // It was ended elsewhere: an ended session stays ended.
+            return Ok(Outcome::Clear);
+        };
+        data = replay(&loaded.data, &loaded.changed, latest.data);
+        if Record::data_size(&data) > limit {
+            return Err(SessionError::TooLarge { limit });
+        }
+        (version, created) = (latest.version, latest.created);
+    }
+    Err(SessionError::Contention)
+}
+
+/// This request's changes, key by key, on top of a newer record.
+fn replay(ours: &Data, changed: &std::collections::BTreeSet<String>, mut latest: Data) -> Data {
+    for key in changed {
+        match ours.get(key) {
+            Some(value) => latest.insert(key.clone(), value.clone()),
+            None => latest.remove(key),
+        };
+    }
+    latest
+}
+
+fn new_record(session: &Session, version: u64, created: u64, now: u64, data: Data) -> Record {
+    Record {
+        version,
+        created,
+        last_seen: now,
+        expires: session.shared().expiry.deadline(created, now),
+        data,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&[u8]]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(&X_SESSION, HeaderValue::from_bytes(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn reading_the_header() {
+        assert!(matches!(
+            read_request(&headers(&[])),
+            Ok(Presented::Nothing)
+        ));
+        assert!(matches!(
+            read_request(&headers(&[b""])),
+            Ok(Presented::Nothing)
+        ));
+        let token = Token::generate();
+        assert!(matches!(
+            read_request(&headers(&[token.as_str().as_bytes()])),
+            Ok(Presented::Token(t)) if t == token
+        ));
+        assert!(matches!(
+            read_request(&headers(&[b"not a token"])),
+            Ok(Presented::Malformed)
+        ));
+        assert!(matches!(
+            read_request(&headers(&[b"caf\xe9caf\xe9caf\xe9caf\xe9caf\xe9caf\xe9"])),
+            Ok(Presented::Malformed)
+        ));
+        assert!(matches!(
+            read_request(&headers(&["a".repeat(200).as_bytes()])),
+            Ok(Presented::Malformed)
+        ));
+        assert_eq!(
+            read_request(&headers(&["a".repeat(MAX_HEADER_LEN + 1).as_bytes()])).err(),
+            Some(Refusal::HeaderTooLarge)
+        );
+        let two = format!("{}, {}", token.as_str(), Token::generate().as_str());
+        assert_eq!(
+            read_request(&headers(&[two.as_bytes()])).err(),
+            Some(Refusal::SeveralTokens)
+        );
+        assert_eq!(
+            read_request(&headers(&[
+                token.as_str().as_bytes(),
+                token.as_str().as_bytes()
+            ]))
+            .err(),
+            Some(Refusal::SeveralTokens)
+        );
+    }
+
+    #[test]
+    fn replay_applies_inserts_and_removals_over_newer_data() {
+        let ours: Data = [("a".to_string(), serde_json::json!(1))].into();
+        let changed = ["a".to_string(), "b".to_string()].into();
+        let latest: Data = [
+            ("b".to_string(), serde_json::json!(2)),
+            ("c".to_string(), serde_json::json!(3)),
+        ]
+        .into();
+        let merged = replay(&ours, &changed, latest);
+        assert_eq!(merged.get("a"), Some(&serde_json::json!(1)));
+        assert_eq!(merged.get("b"), None);
+        assert_eq!(merged.get("c"), Some(&serde_json::json!(3)));
+    }
+}

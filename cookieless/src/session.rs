@@ -1,0 +1,221 @@
+//! The `Session` handle that handlers use: typed values by key, loaded from the store on first use.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard};
+
+use crate::error::SessionError;
+use crate::expiry::{now_millis, Millis};
+use crate::layer::Shared;
+use crate::record::{Data, Record};
+use crate::token::{SessionKey, Token};
+
+/// What the request's `X-Session` header said.
+#[derive(Clone, Debug)]
+pub(crate) enum Presented {
+    Nothing,
+    /// A header that could not be a token of ours: it is never looked up.
+    Malformed,
+    Token(Token),
+}
+
+/// The session of the current request.
+///
+/// Cheap to clone; every clone is the same session. Nothing is read from the store until a
+/// method needs it, and nothing is written until the response is on its way out.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    presented: Presented,
+    state: Mutex<Option<Loaded>>,
+}
+
+/// The session accepted from the store, as it was read.
+pub(crate) struct Stored {
+    pub(crate) token: Token,
+    pub(crate) key: SessionKey,
+    pub(crate) version: u64,
+    pub(crate) created: Millis,
+    pub(crate) last_seen: Millis,
+}
+
+pub(crate) struct Loaded {
+    /// Held while the request may change a stored session: see `docs/protocol.md`.
+    pub(crate) _lock: Option<OwnedMutexGuard<()>>,
+    pub(crate) stored: Option<Stored>,
+    pub(crate) data: Data,
+    /// Keys this request inserted or removed, replayed onto a newer record if another process
+    /// wrote the session meanwhile.
+    pub(crate) changed: BTreeSet<String>,
+    /// The data must move to a new token: set by `rotate` and `destroy`.
+    pub(crate) rotate: bool,
+    /// A write was refused for size; the request's changes are not saved.
+    pub(crate) refused: bool,
+}
+
+impl Loaded {
+    fn empty() -> Self {
+        Loaded {
+            _lock: None,
+            stored: None,
+            data: Data::new(),
+            changed: BTreeSet::new(),
+            rotate: false,
+            refused: false,
+        }
+    }
+}
+
+impl Session {
+    pub(crate) fn new(shared: Arc<Shared>, presented: Presented) -> Self {
+        Session {
+            inner: Arc::new(Inner {
+                shared,
+                presented,
+                state: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The value under `key`, if there is one.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        let loaded = self.loaded().await?;
+        match loaded.data.get(key) {
+            Some(value) => Ok(Some(T::deserialize(value)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores `value` under `key`. A value that would take the session past its size limit is
+    /// refused with [`SessionError::TooLarge`] (413), and then none of this request's changes are
+    /// saved.
+    pub async fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<(), SessionError> {
+        let value = serde_json::to_value(value)?;
+        let limit = self.inner.shared.max_size;
+        let mut loaded = self.loaded().await?;
+        let previous = loaded.data.insert(key.to_owned(), value);
+        if Record::data_size(&loaded.data) > limit {
+            match previous {
+                Some(previous) => loaded.data.insert(key.to_owned(), previous),
+                None => loaded.data.remove(key),
+            };
+            loaded.refused = true;
+            return Err(SessionError::TooLarge { limit });
+        }
+        loaded.changed.insert(key.to_owned());
+        Ok(())
+    }
+
+    /// Removes the value under `key` and returns it.
+    pub async fn remove<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        let mut loaded = self.loaded().await?;
+        let Some(value) = loaded.data.remove(key) else {
+            return Ok(None);
+        };
+        loaded.changed.insert(key.to_owned());
+        Ok(Some(T::deserialize(value)?))
+    }
+
+    /// Whether the session holds no values (and so will not be stored).
+    pub async fn is_empty(&self) -> Result<bool, SessionError> {
+        Ok(self.loaded().await?.data.is_empty())
+    }
+
+    /// Moves the session to a new token when the response is sent, keeping its values; the old
+    /// token dies. Call it when the user's privileges change, as on login, so that a token known
+    /// before the change is worthless after it.
+    pub async fn rotate(&self) -> Result<(), SessionError> {
+        self.loaded().await?.rotate = true;
+        Ok(())
+    }
+
+    /// Ends the session: its values are dropped and its token dies. Values inserted afterwards
+    /// start a new session under a new token.
+    pub async fn destroy(&self) -> Result<(), SessionError> {
+        let mut loaded = self.loaded().await?;
+        loaded.data.clear();
+        loaded.changed.clear();
+        loaded.rotate = true;
+        Ok(())
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    pub(crate) fn presented(&self) -> &Presented {
+        &self.inner.presented
+    }
+
+    /// The state after loading it from the store if that has not happened yet.
+    pub(crate) async fn loaded(&self) -> Result<MappedMutexGuard<'_, Loaded>, SessionError> {
+        let mut state = self.inner.state.lock().await;
+        if state.is_none() {
+            *state = Some(self.load().await?);
+        }
+        Ok(MutexGuard::map(state, |state| {
+            state.get_or_insert_with(Loaded::empty)
+        }))
+    }
+
+    /// Lets other requests on this session proceed; the state is read again if used after this.
+    pub(crate) async fn release(&self) {
+        *self.inner.state.lock().await = None;
+    }
+
+    /// The state as it is, loaded or not.
+    pub(crate) async fn state(&self) -> MutexGuard<'_, Option<Loaded>> {
+        self.inner.state.lock().await
+    }
+
+    async fn load(&self) -> Result<Loaded, SessionError> {
+        let mut loaded = Loaded::empty();
+        let Presented::Token(token) = &self.inner.presented else {
+            return Ok(loaded);
+        };
+        let shared = &self.inner.shared;
+        let key = token.key();
+        let lock = shared.locks.lock(key).await;
+        let Some(record) = shared.store.load(&key).await? else {
+            return Ok(loaded);
+        };
+        let now = now_millis();
+        if record.is_expired(now) {
+            if let Err(error) = shared.store.delete(&key).await {
+                tracing::warn!(%error, ?key, "could not remove an expired session; the sweep will");
+            }
+            return Ok(loaded);
+        }
+        loaded._lock = Some(lock);
+        loaded.stored = Some(Stored {
+            token: token.clone(),
+            key,
+            version: record.version,
+            created: record.created,
+            last_seen: record.last_seen,
+        });
+        loaded.data = record.data;
+        Ok(loaded)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = SessionError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or(SessionError::MissingLayer)
+    }
+}

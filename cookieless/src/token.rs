@@ -1,0 +1,119 @@
+//! Session tokens: what the client holds, and the hash the store keys sessions by.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::rngs::OsRng;
+use rand::TryRngCore;
+use sha2::{Digest, Sha256};
+
+/// Bytes of entropy in a token the server makes: 256 bits, well above the 128 the protocol demands.
+const TOKEN_BYTES: usize = 32;
+
+/// The shortest and longest token the protocol accepts on the wire.
+pub const MIN_TOKEN_LEN: usize = 22;
+pub const MAX_TOKEN_LEN: usize = 64;
+
+/// An opaque session token, as carried in the `X-Session` header.
+///
+/// Its `Debug` output is redacted so that a token never reaches a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// A fresh token from the operating system's CSPRNG.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; TOKEN_BYTES];
+        OsRng
+            .try_fill_bytes(&mut bytes)
+            .expect("the operating system's random source failed; no safe token can be made");
+        Token(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// Accepts a header value only if it has the shape of a token: 22 to 64 characters of
+    /// `[A-Za-z0-9_-]`. Anything else is rejected before any store is asked about it.
+    pub fn parse(value: &[u8]) -> Option<Self> {
+        let well_formed = (MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&value.len())
+            && value
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_');
+        well_formed.then(|| Token(String::from_utf8_lossy(value).into_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key the store files this token's session under.
+    pub fn key(&self) -> SessionKey {
+        SessionKey(Sha256::digest(self.0.as_bytes()).into())
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// The SHA-256 of a token. Stores key sessions by it, so a copy of the database holds no token
+/// that could be replayed.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionKey([u8; 32]);
+
+impl SessionKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        SessionKey(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lower-case hex, for stores whose keys are text.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A prefix of the hash identifies a session in logs without helping anyone forge a token.
+        write!(f, "SessionKey({}…)", &self.to_hex()[..12])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_tokens_are_url_safe_and_long_enough() {
+        let token = Token::generate();
+        assert_eq!(token.as_str().len(), 43);
+        assert!(Token::parse(token.as_str().as_bytes()).is_some());
+        assert_ne!(Token::generate(), token);
+    }
+
+    #[test]
+    fn parse_rejects_everything_that_is_not_token_shaped() {
+        assert!(Token::parse(b"short").is_none());
+        assert!(Token::parse("a".repeat(65).as_bytes()).is_none());
+        assert!(Token::parse(b"abcdefghijklmnopqrstuvwxyz+/").is_none());
+        assert!(Token::parse(b"abcdefghijklmnopqrstuv,wxyz").is_none());
+        assert!(Token::parse("abcdefghijklmnopqrstuvwxyz\u{e9}".as_bytes()).is_none());
+        assert!(Token::parse(b"abcdefghijklmnopqrstuvwxyz ").is_none());
+        assert!(Token::parse("a".repeat(22).as_bytes()).is_some());
+        assert!(Token::parse("a".repeat(64).as_bytes()).is_some());
+    }
+
+    #[test]
+    fn the_key_is_the_sha256_of_the_token_and_debug_hides_both() {
+        let token = Token::parse(b"AAAAAAAAAAAAAAAAAAAAAA").unwrap();
+        assert_eq!(token.key(), token.clone().key());
+        assert_eq!(token.key().to_hex().len(), 64);
+        assert!(!format!("{token:?}").contains("AAAA"));
+        assert!(!format!("{:?}", token.key()).contains(&token.key().to_hex()));
+    }
+}

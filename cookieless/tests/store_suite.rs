@@ -1,0 +1,122 @@
+//! The contract of `SessionStore`, run against every store.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::Fixture;
+use cookieless::{Record, Saved, SessionStore, Token};
+
+fn record(version: u64, expires: u64, counter: u64) -> Record {
+    let data = BTreeMap::from([("counter".to_string(), serde_json::json!(counter))]);
+    Record {
+        version,
+        created: 1,
+        last_seen: 1,
+        expires,
+        data,
+    }
+}
+
+for_each_store!(
+    a_missing_session_loads_as_none,
+    saves_are_conditional_on_the_version,
+    delete_removes_and_tolerates_missing_sessions,
+    delete_expired_removes_exactly_the_expired,
+);
+
+async fn a_missing_session_loads_as_none(fixture: Fixture) {
+    let store = fixture.store;
+    assert!(store
+        .load(&Token::generate().key())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn saves_are_conditional_on_the_version(fixture: Fixture) {
+    let store = fixture.store;
+    let key = Token::generate().key();
+    assert_eq!(
+        store
+            .save(&key, &record(1, u64::MAX, 1), Some(0))
+            .await
+            .unwrap(),
+        Saved::Conflict
+    );
+    assert_eq!(
+        store
+            .save(&key, &record(1, u64::MAX, 1), None)
+            .await
+            .unwrap(),
+        Saved::Written
+    );
+    assert_eq!(
+        store
+            .save(&key, &record(1, u64::MAX, 9), None)
+            .await
+            .unwrap(),
+        Saved::Conflict
+    );
+    assert_eq!(
+        store.load(&key).await.unwrap(),
+        Some(record(1, u64::MAX, 1))
+    );
+    assert_eq!(
+        store
+            .save(&key, &record(2, u64::MAX, 2), Some(1))
+            .await
+            .unwrap(),
+        Saved::Written
+    );
+    assert_eq!(
+        store
+            .save(&key, &record(3, u64::MAX, 9), Some(1))
+            .await
+            .unwrap(),
+        Saved::Conflict
+    );
+    assert_eq!(
+        store.load(&key).await.unwrap(),
+        Some(record(2, u64::MAX, 2))
+    );
+}
+
+async fn delete_removes_and_tolerates_missing_sessions(fixture: Fixture) {
+    let store = fixture.store;
+    let key = Token::generate().key();
+    store
+        .save(&key, &record(1, u64::MAX, 1), None)
+        .await
+        .unwrap();
+    store.delete(&key).await.unwrap();
+    assert!(store.load(&key).await.unwrap().is_none());
+    store.delete(&key).await.unwrap();
+    assert_eq!(
+        store
+            .save(&key, &record(1, u64::MAX, 1), None)
+            .await
+            .unwrap(),
+        Saved::Written
+    );
+}
+
+async fn delete_expired_removes_exactly_the_expired(fixture: Fixture) {
+    let store = fixture.store;
+    let keys: Vec<_> = (0..6).map(|_| Token::generate().key()).collect();
+    for (i, key) in keys.iter().enumerate() {
+        store
+            .save(key, &record(1, 100 * i as u64, 0), None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.delete_expired(250).await.unwrap(), 3);
+    for (i, key) in keys.iter().enumerate() {
+        assert_eq!(
+            store.load(key).await.unwrap().is_some(),
+            i >= 3,
+            "session {i}"
+        );
+    }
+    assert_eq!(store.delete_expired(250).await.unwrap(), 0);
+}
