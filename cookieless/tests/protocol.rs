@@ -460,11 +460,13 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn concurrent_requests_on_one_session_are_serialised(fixture: Fixture) {
     let app = common::app(fixture.layer());
     let token = send(&app, "POST", "/counter", None).await.token();
-    let requests = (0..32).map(|_| {
-        let app = app.clone();
-        let token = token.clone();
-        tokio::spawn(async move { send(&app, "POST", "/slow-increment", Some(&token)).await })
-    });
+    let requests: Vec<_> = (0..32)
+        .map(|_| {
+            let app = app.clone();
+            let token = token.clone();
+            tokio::spawn(async move { send(&app, "POST", "/slow-increment", Some(&token)).await })
+        })
+        .collect();
     let mut values = Vec::new();
     for request in requests {
         let reply = request.await.unwrap();

@@ -1,0 +1,86 @@
+//! Request and response bodies of the demo's JSON API.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/auth/register` and `POST /api/auth/login`.
+///
+/// Missing fields read as empty, so that the server answers them with a field error rather than
+/// a parse error.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+/// Who is logged in: the answer to login, registration and `GET /api/auth/me`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub username: String,
+}
+
+/// `GET /api/counter` and `POST /api/counter/increment`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counter {
+    pub value: u64,
+}
+
+/// A one-shot notice, shown once and then gone (`GET /api/messages`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub level: Level,
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Success,
+    Info,
+    Warning,
+    Error,
+}
+
+/// The body of an error that concerns the request as a whole: `{"detail": "..."}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub detail: String,
+}
+
+/// The body of a validation error: messages by field name, `{"username": ["..."]}`.
+pub type FieldErrors = std::collections::BTreeMap<String, Vec<String>>;
+
+/// The demo's routes, for the client to call and the server to serve.
+pub mod paths {
+    pub const REGISTER: &str = "/api/auth/register";
+    pub const LOGIN: &str = "/api/auth/login";
+    pub const LOGOUT: &str = "/api/auth/logout";
+    pub const ME: &str = "/api/auth/me";
+    pub const COUNTER: &str = "/api/counter";
+    pub const COUNTER_INCREMENT: &str = "/api/counter/increment";
+    pub const MESSAGES: &str = "/api/messages";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_lowercase_on_the_wire() {
+        let message = Message {
+            level: Level::Success,
+            text: "hi".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&message).unwrap(),
+            r#"{"level":"success","text":"hi"}"#
+        );
+    }
+
+    #[test]
+    fn missing_credentials_read_as_empty() {
+        let credentials: Credentials = serde_json::from_str("{}").unwrap();
+        assert_eq!(credentials, Credentials::default());
+    }
+}

@@ -1,0 +1,130 @@
+//! The server's settings, from flags or environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use http::HeaderValue;
+
+#[derive(Clone, Debug, Parser)]
+#[command(
+    version,
+    about = "The cookieless-sessions demo: a JSON API and the SPA that uses it."
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "COOKIELESS_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Folder of the sled database that holds sessions and users.
+    #[arg(long, env = "COOKIELESS_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Where sessions and users live: `sled` (durable, in --data-dir) or `memory` (lost on exit).
+    #[arg(long, env = "COOKIELESS_STORE", value_enum, default_value_t = StoreKind::Sled)]
+    pub store: StoreKind,
+
+    /// A session unused for this long ends (e.g. `30m`, `2s`, `14days`).
+    #[arg(long, env = "COOKIELESS_IDLE_TIMEOUT", default_value = "14days", value_parser = positive_duration)]
+    pub idle_timeout: Duration,
+
+    /// A session ends this long after it began, however busy (e.g. `12h`, `30days`).
+    #[arg(long, env = "COOKIELESS_ABSOLUTE_TIMEOUT", default_value = "30days", value_parser = positive_duration)]
+    pub absolute_timeout: Duration,
+
+    /// An origin allowed to call the API from the browser, e.g. `http://localhost:8080`
+    /// (repeatable; in the environment, comma-separated). None: same origin only.
+    #[arg(long = "cors-origin", env = "COOKIELESS_CORS_ORIGINS", value_delimiter = ',', value_parser = origin)]
+    pub cors_origins: Vec<HeaderValue>,
+
+    /// Folder of the built SPA, served at `/` with `index.html` for client-side routes.
+    #[arg(long, env = "COOKIELESS_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    Sled,
+    Memory,
+}
+
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|error| error.to_string())?;
+    if duration.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(duration)
+}
+
+/// An exact origin: scheme, host and optional port, nothing else. A wildcard would let any site
+/// read the session header.
+fn origin(text: &str) -> Result<HeaderValue, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"))
+        .ok_or("must start with http:// or https://")?;
+    let valid_host = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if !valid_host {
+        return Err("must be an origin such as https://app.example.com:8443, with no path".into());
+    }
+    HeaderValue::from_str(text).map_err(|error| error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_readme() {
+        let config = Config::parse_from(["server"]);
+        assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        assert_eq!(config.store, StoreKind::Sled);
+        assert_eq!(config.idle_timeout, Duration::from_secs(14 * 86_400));
+        assert_eq!(config.absolute_timeout, Duration::from_secs(30 * 86_400));
+        assert!(config.cors_origins.is_empty());
+        assert!(config.static_dir.is_none());
+    }
+
+    #[test]
+    fn flags_parse() {
+        let config = Config::parse_from([
+            "server",
+            "--store",
+            "memory",
+            "--idle-timeout",
+            "2s",
+            "--absolute-timeout",
+            "30m",
+            "--cors-origin",
+            "http://localhost:8080",
+            "--cors-origin",
+            "https://app.example.com",
+        ]);
+        assert_eq!(config.store, StoreKind::Memory);
+        assert_eq!(config.idle_timeout, Duration::from_secs(2));
+        assert_eq!(config.absolute_timeout, Duration::from_secs(1800));
+        assert_eq!(config.cors_origins.len(), 2);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for args in [
+            ["server", "--cors-origin", "*"],
+            ["server", "--cors-origin", "http://a.example/path"],
+            ["server", "--cors-origin", "a.example"],
+            ["server", "--idle-timeout", "0s"],
+            ["server", "--idle-timeout", "soon"],
+            ["server", "--store", "floppy"],
+        ] {
+            assert!(
+                Config::try_parse_from(args).is_err(),
+                "{args:?} was accepted"
+            );
+        }
+    }
+}

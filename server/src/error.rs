@@ -1,0 +1,76 @@
+//! The API's errors, answered in the style of Django REST Framework.
+
+use app::api::FieldErrors;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use cookieless::{detail_response, SessionError};
+use http::StatusCode;
+
+use crate::password::HashError;
+use crate::users::UserStoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 with messages by field: `{"username": ["..."]}`.
+    #[error("invalid fields")]
+    Invalid(FieldErrors),
+    /// A request that cannot be understood: `{"detail": "..."}`.
+    #[error("{1}")]
+    Detail(StatusCode, String),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Users(UserStoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+impl ApiError {
+    pub fn detail(status: StatusCode, detail: impl Into<String>) -> Self {
+        ApiError::Detail(status, detail.into())
+    }
+
+    pub fn field(status: StatusCode, field: &str, message: &str) -> Response {
+        let errors = FieldErrors::from([(field.to_string(), vec![message.to_string()])]);
+        (status, Json(errors)).into_response()
+    }
+
+    pub fn unauthenticated() -> Self {
+        ApiError::detail(
+            StatusCode::UNAUTHORIZED,
+            "Authentication credentials were not provided.",
+        )
+    }
+}
+
+impl From<UserStoreError> for ApiError {
+    fn from(error: UserStoreError) -> Self {
+        ApiError::Users(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Invalid(errors) => (StatusCode::BAD_REQUEST, Json(errors)).into_response(),
+            ApiError::Detail(status, detail) => detail_response(status, &detail),
+            ApiError::Session(error) => error.into_response(),
+            ApiError::Users(UserStoreError::Taken) => ApiError::field(
+                StatusCode::CONFLICT,
+                "username",
+                "A user with that username already exists.",
+            ),
+            ApiError::Users(error @ UserStoreError::Unavailable(_)) => {
+                tracing::error!(%error, "user store failed");
+                detail_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The user store is unavailable. Try again shortly.",
+                )
+            }
+            ApiError::Hash(error) => {
+                tracing::error!(%error, "password hashing failed");
+                detail_response(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.")
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! A JSON body extractor whose every refusal is a 4xx with a `{"detail"}` body.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use http::StatusCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(JsonBody(value)),
+            Err(rejection) => Err(refusal(rejection)),
+        }
+    }
+}
+
+fn refusal(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::detail(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Send the body as JSON, with Content-Type: application/json.",
+        ),
+        JsonRejection::JsonSyntaxError(error) => ApiError::detail(
+            StatusCode::BAD_REQUEST,
+            format!("Malformed JSON: {}", error.body_text()),
+        ),
+        JsonRejection::JsonDataError(error) => ApiError::detail(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid JSON: {}", error.body_text()),
+        ),
+        JsonRejection::BytesRejection(error) => {
+            ApiError::detail(error.status(), "The request body could not be read.")
+        }
+        other => ApiError::detail(StatusCode::BAD_REQUEST, other.body_text()),
+    }
+}

@@ -1,0 +1,165 @@
+//! The demo server: the JSON API with cookieless sessions, and the SPA that uses it.
+
+pub mod api;
+pub mod config;
+mod error;
+mod flash;
+mod json;
+mod password;
+mod spa;
+mod state;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use cookieless::{
+    cors_layer, spawn_sweeper, Expiry, MemoryStore, SessionLayer, SessionStore, SledStore,
+};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub use crate::config::{Config, StoreKind};
+use crate::state::AppState;
+use crate::users::{MemoryUsers, SledUsers, UserStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the database in {path}: {source}")]
+    Database {
+        path: std::path::PathBuf,
+        source: sled::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] cookieless::StoreError),
+    #[error(transparent)]
+    StaticDir(#[from] spa::MissingIndex),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The server, built from its configuration, with its stores open.
+pub struct App {
+    pub router: Router,
+    db: Option<sled::Db>,
+}
+
+impl App {
+    /// Opens the stores and builds the routes. Must run inside a Tokio runtime: it starts the
+    /// background sweep of expired sessions.
+    pub fn build(config: &Config) -> Result<Self, StartError> {
+        let (sessions, users, db): (Arc<dyn SessionStore>, Arc<dyn UserStore>, _) = match config
+            .store
+        {
+            StoreKind::Sled => {
+                let db = sled::open(&config.data_dir).map_err(|source| StartError::Database {
+                    path: config.data_dir.clone(),
+                    source,
+                })?;
+                let sessions = SledStore::new(&db)?;
+                let users = SledUsers::new(&db, sessions.group_flush()).map_err(|source| {
+                    StartError::Database {
+                        path: config.data_dir.clone(),
+                        source,
+                    }
+                })?;
+                (Arc::new(sessions), Arc::new(users), Some(db))
+            }
+            StoreKind::Memory => (
+                Arc::new(MemoryStore::new()),
+                Arc::new(MemoryUsers::default()),
+                None,
+            ),
+        };
+        let expiry = Expiry {
+            idle: config.idle_timeout,
+            absolute: config.absolute_timeout,
+        };
+        spawn_sweeper(sessions.clone(), sweep_period(expiry));
+
+        let session_layer = SessionLayer::from_shared_store(sessions).with_expiry(expiry);
+        let mut router = Router::new()
+            .route("/healthz", get(healthz))
+            .merge(api::router().layer(session_layer))
+            .route("/api", any(api::not_found))
+            .route("/api/{*rest}", any(api::not_found))
+            .with_state(AppState { users });
+        router = match &config.static_dir {
+            Some(dir) => router.fallback_service(spa::service(dir)?),
+            None => router.fallback(api::not_found),
+        };
+        if !config.cors_origins.is_empty() {
+            router = router.layer(cors_layer(config.cors_origins.iter().cloned()));
+        }
+        Ok(App {
+            router: router.layer(TraceLayer::new_for_http()),
+            db,
+        })
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight and flushes the
+    /// database.
+    pub async fn serve(self, listener: TcpListener) -> Result<(), StartError> {
+        let served = axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await;
+        if let Some(db) = self.db {
+            if let Err(error) = db.flush_async().await {
+                tracing::error!(%error, "could not flush the database on shutdown");
+            }
+        }
+        tracing::info!("stopped");
+        served.map_err(StartError::Serve)
+    }
+}
+
+/// Binds, announces the URL and serves: what `main` does.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let app = App::build(&config)?;
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(StartError::Serve)?;
+    tracing::info!(store = ?config.store, data_dir = %config.data_dir.display(), "listening on http://{addr}");
+    println!("Serving the demo at http://{addr}/");
+    app.serve(listener).await
+}
+
+/// Often enough that expired sessions do not pile up, rarely enough to cost nothing.
+fn sweep_period(expiry: Expiry) -> Duration {
+    (expiry.idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(60))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

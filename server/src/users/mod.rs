@@ -1,0 +1,34 @@
+//! The demo's own application data: user accounts, behind a small trait with a store per backend.
+
+mod memory;
+mod sled;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use self::memory::MemoryUsers;
+pub use self::sled::SledUsers;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub username: String,
+    /// An argon2 hash in PHC string form.
+    pub password_hash: String,
+    pub created: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserStoreError {
+    #[error("the username is taken")]
+    Taken,
+    #[error("the user store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// Adds a user whose username is not taken; durable when it returns.
+    async fn create(&self, user: &User) -> Result<(), UserStoreError>;
+
+    async fn find(&self, username: &str) -> Result<Option<User>, UserStoreError>;
+}

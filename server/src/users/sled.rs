@@ -1,0 +1,44 @@
+use async_trait::async_trait;
+use cookieless::GroupFlush;
+
+use super::{User, UserStore, UserStoreError};
+
+/// Users in the `users` tree of the same sled database as the sessions.
+pub struct SledUsers {
+    tree: sled::Tree,
+    flush: GroupFlush,
+}
+
+impl SledUsers {
+    pub fn new(db: &sled::Db, flush: GroupFlush) -> Result<Self, sled::Error> {
+        Ok(SledUsers {
+            tree: db.open_tree("users")?,
+            flush,
+        })
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> UserStoreError {
+    UserStoreError::Unavailable(error.to_string())
+}
+
+#[async_trait]
+impl UserStore for SledUsers {
+    async fn create(&self, user: &User) -> Result<(), UserStoreError> {
+        let value = serde_json::to_vec(user).map_err(unavailable)?;
+        self.tree
+            .compare_and_swap(user.username.as_bytes(), None::<&[u8]>, Some(value))
+            .map_err(unavailable)?
+            .map_err(|_| UserStoreError::Taken)?;
+        self.flush.flush().await.map_err(unavailable)
+    }
+
+    async fn find(&self, username: &str) -> Result<Option<User>, UserStoreError> {
+        let Some(bytes) = self.tree.get(username.as_bytes()).map_err(unavailable)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(unavailable)
+    }
+}
