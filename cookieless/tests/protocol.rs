@@ -1,77 +1,17 @@
-//! Every rule of `docs/protocol.md`, checked in-process with `tower::ServiceExt::oneshot`, once per
-//! store.
+//! Every rule of `docs/protocol.md`, checked once per store both in-process with
+//! `tower::ServiceExt::oneshot` and over real HTTP on loopback.
 
 mod common;
 
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Request, StatusCode};
-use axum::Router;
-use common::Fixture;
+use axum::http::{header, Request, StatusCode};
+use common::{request, Fixture, Transport};
 use cookieless::{Expiry, SessionStore, Token};
-use serde_json::{json, Value};
-use tower::ServiceExt;
+use serde_json::json;
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Reply {
-    /// The `X-Session` header: `None` when absent, `Some("")` when the client must forget.
-    fn session(&self) -> Option<&str> {
-        self.headers
-            .get("x-session")
-            .map(|value| value.to_str().unwrap())
-    }
-
-    fn token(&self) -> String {
-        let token = self.session().expect("the response carries a token");
-        assert!(
-            Token::parse(token.as_bytes()).is_some(),
-            "not a token: {token}"
-        );
-        token.to_string()
-    }
-}
-
-async fn call(app: &Router, request: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    assert!(
-        headers.get(header::SET_COOKIE).is_none(),
-        "a response set a cookie"
-    );
-    if headers.contains_key("x-session") {
-        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
-    }
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn request(method: &str, path: &str, token: Option<&str>) -> Request<Body> {
-    let mut builder = Request::builder().method(method).uri(path);
-    if let Some(token) = token {
-        builder = builder.header("x-session", token);
-    }
-    builder.body(Body::empty()).unwrap()
-}
-
-async fn send(app: &Router, method: &str, path: &str, token: Option<&str>) -> Reply {
-    call(app, request(method, path, token)).await
-}
-
-for_each_store!(
+for_each_store_and_transport!(
     an_empty_session_is_not_stored_and_gets_no_token,
     the_first_write_issues_a_token_that_carries_the_session,
     every_response_on_a_live_session_repeats_its_token,
@@ -96,46 +36,52 @@ for_each_store!(
     a_session_ended_by_another_process_stays_ended,
 );
 
-async fn an_empty_session_is_not_stored_and_gets_no_token(fixture: Fixture) {
-    let app = common::app(fixture.layer());
-    let reply = send(&app, "GET", "/counter", None).await;
+async fn an_empty_session_is_not_stored_and_gets_no_token(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let reply = app.send("GET", "/counter", None).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, json!({"value": 0}));
     assert_eq!(reply.session(), None);
     assert!(!reply.headers.contains_key(header::CACHE_CONTROL));
-    assert_eq!(send(&app, "GET", "/untouched", None).await.session(), None);
+    assert_eq!(app.send("GET", "/untouched", None).await.session(), None);
     assert_eq!(fixture.store.delete_expired(u64::MAX).await.unwrap(), 0);
 }
 
-async fn the_first_write_issues_a_token_that_carries_the_session(fixture: Fixture) {
-    let app = common::app(fixture.layer());
-    let first = send(&app, "POST", "/counter", None).await;
+async fn the_first_write_issues_a_token_that_carries_the_session(
+    fixture: Fixture,
+    transport: Transport,
+) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let first = app.send("POST", "/counter", None).await;
     assert_eq!(first.body, json!({"value": 1}));
     let token = first.token();
-    let second = send(&app, "POST", "/counter", Some(&token)).await;
+    let second = app.send("POST", "/counter", Some(&token)).await;
     assert_eq!(second.body, json!({"value": 2}));
     assert_eq!(second.token(), token);
-    let other = send(&app, "POST", "/counter", None).await;
+    let other = app.send("POST", "/counter", None).await;
     assert_eq!(other.body, json!({"value": 1}));
     assert_ne!(other.token(), token);
 }
 
-async fn every_response_on_a_live_session_repeats_its_token(fixture: Fixture) {
-    let app = common::app(fixture.layer());
-    let token = send(&app, "POST", "/counter", None).await.token();
+async fn every_response_on_a_live_session_repeats_its_token(
+    fixture: Fixture,
+    transport: Transport,
+) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let token = app.send("POST", "/counter", None).await.token();
     for path in ["/counter", "/untouched"] {
-        let reply = send(&app, "GET", path, Some(&token)).await;
+        let reply = app.send("GET", path, Some(&token)).await;
         assert_eq!(reply.session(), Some(token.as_str()), "on {path}");
     }
-    let not_found = send(&app, "GET", "/nowhere", Some(&token)).await;
+    let not_found = app.send("GET", "/nowhere", Some(&token)).await;
     assert_eq!(not_found.status, StatusCode::NOT_FOUND);
     assert_eq!(not_found.session(), Some(token.as_str()));
 }
 
-async fn unknown_tokens_are_never_adopted(fixture: Fixture) {
-    let app = common::app(fixture.layer());
+async fn unknown_tokens_are_never_adopted(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
     let forged = Token::generate();
-    let read = send(&app, "GET", "/counter", Some(forged.as_str())).await;
+    let read = app.send("GET", "/counter", Some(forged.as_str())).await;
     assert_eq!(read.body, json!({"value": 0}));
     assert_eq!(
         read.session(),
@@ -143,16 +89,16 @@ async fn unknown_tokens_are_never_adopted(fixture: Fixture) {
         "the client must forget a token we do not know"
     );
 
-    let write = send(&app, "POST", "/counter", Some(forged.as_str())).await;
+    let write = app.send("POST", "/counter", Some(forged.as_str())).await;
     let issued = write.token();
     assert_ne!(issued, forged.as_str());
     assert!(fixture.store.load(&forged.key()).await.unwrap().is_none());
-    let untouched = send(&app, "GET", "/untouched", Some(forged.as_str())).await;
+    let untouched = app.send("GET", "/untouched", Some(forged.as_str())).await;
     assert_eq!(untouched.session(), Some(""));
 }
 
-async fn malformed_headers_are_never_looked_up(fixture: Fixture) {
-    let app = common::app(fixture.layer());
+async fn malformed_headers_are_never_looked_up(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
     let malformed: Vec<Vec<u8>> = vec![
         b"short".to_vec(),
         b"has spaces in the middle of it here".to_vec(),
@@ -163,11 +109,11 @@ async fn malformed_headers_are_never_looked_up(fixture: Fixture) {
         "b".repeat(1000).into_bytes(),
     ];
     for value in malformed {
-        let mut request = request("POST", "/counter", None);
-        request
+        let mut write = request("POST", "/counter", None);
+        write
             .headers_mut()
             .insert("x-session", value.as_slice().try_into().unwrap());
-        let reply = call(&app, request).await;
+        let reply = app.call(write).await;
         assert_eq!(reply.status, StatusCode::OK);
         assert_eq!(
             reply.body,
@@ -176,11 +122,10 @@ async fn malformed_headers_are_never_looked_up(fixture: Fixture) {
         );
         reply.token();
 
-        let mut request = self::request("GET", "/counter", None);
-        request
-            .headers_mut()
+        let mut read = request("GET", "/counter", None);
+        read.headers_mut()
             .insert("x-session", value.as_slice().try_into().unwrap());
-        assert_eq!(call(&app, request).await.session(), Some(""));
+        assert_eq!(app.call(read).await.session(), Some(""));
     }
     assert_eq!(
         fixture.store.loads(),
@@ -189,26 +134,26 @@ async fn malformed_headers_are_never_looked_up(fixture: Fixture) {
     );
 }
 
-async fn several_tokens_are_refused(fixture: Fixture) {
-    let app = common::app(fixture.layer());
-    let token = send(&app, "POST", "/counter", None).await.token();
-    let other = send(&app, "POST", "/counter", None).await.token();
+async fn several_tokens_are_refused(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let token = app.send("POST", "/counter", None).await.token();
+    let other = app.send("POST", "/counter", None).await.token();
 
     let mut twice = request("POST", "/counter", Some(&token));
     twice
         .headers_mut()
         .append("x-session", other.parse().unwrap());
-    let reply = call(&app, twice).await;
+    let reply = app.call(twice).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.body["detail"].is_string());
     assert_eq!(reply.session(), None);
 
     let listed = format!("{token}, {other}");
-    let reply = send(&app, "POST", "/counter", Some(&listed)).await;
+    let reply = app.send("POST", "/counter", Some(&listed)).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.body["detail"].is_string());
 
-    let value = send(&app, "GET", "/counter", Some(&token)).await.body;
+    let value = app.send("GET", "/counter", Some(&token)).await.body;
     assert_eq!(
         value,
         json!({"value": 1}),
@@ -216,40 +161,43 @@ async fn several_tokens_are_refused(fixture: Fixture) {
     );
 }
 
-async fn oversized_headers_are_refused_with_431(fixture: Fixture) {
-    let app = common::app(fixture.layer());
+async fn oversized_headers_are_refused_with_431(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
     let huge = "a".repeat(4096);
-    let reply = send(&app, "POST", "/counter", Some(&huge)).await;
+    let reply = app.send("POST", "/counter", Some(&huge)).await;
     assert_eq!(reply.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
     assert!(reply.body["detail"].is_string());
     assert_eq!(fixture.store.loads(), 0);
 }
 
-async fn rotation_moves_the_data_and_kills_the_old_token(fixture: Fixture) {
-    let app = common::app(fixture.layer());
-    let old = send(&app, "POST", "/counter", None).await.token();
-    let rotated = send(&app, "POST", "/rotate", Some(&old)).await;
+async fn rotation_moves_the_data_and_kills_the_old_token(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let old = app.send("POST", "/counter", None).await.token();
+    let rotated = app.send("POST", "/rotate", Some(&old)).await;
     assert_eq!(rotated.status, StatusCode::NO_CONTENT);
     let new = rotated.token();
     assert_ne!(new, old);
     assert_eq!(
-        send(&app, "GET", "/counter", Some(&new)).await.body,
+        app.send("GET", "/counter", Some(&new)).await.body,
         json!({"value": 1})
     );
-    let stale = send(&app, "GET", "/counter", Some(&old)).await;
+    let stale = app.send("GET", "/counter", Some(&old)).await;
     assert_eq!(stale.body, json!({"value": 0}));
     assert_eq!(stale.session(), Some(""));
     let old_key = Token::parse(old.as_bytes()).unwrap().key();
     assert!(fixture.store.load(&old_key).await.unwrap().is_none());
 }
 
-async fn destroy_kills_the_token_and_tells_the_client_to_forget_it(fixture: Fixture) {
-    let app = common::app(fixture.layer());
-    let token = send(&app, "POST", "/counter", None).await.token();
-    let reply = send(&app, "POST", "/destroy", Some(&token)).await;
+async fn destroy_kills_the_token_and_tells_the_client_to_forget_it(
+    fixture: Fixture,
+    transport: Transport,
+) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let token = app.send("POST", "/counter", None).await.token();
+    let reply = app.send("POST", "/destroy", Some(&token)).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     assert_eq!(reply.session(), Some(""));
-    let after = send(&app, "POST", "/counter", Some(&token)).await;
+    let after = app.send("POST", "/counter", Some(&token)).await;
     assert_eq!(
         after.body,
         json!({"value": 1}),
@@ -258,56 +206,59 @@ async fn destroy_kills_the_token_and_tells_the_client_to_forget_it(fixture: Fixt
     assert_ne!(after.token(), token);
 }
 
-async fn destroy_then_insert_starts_a_new_session(fixture: Fixture) {
-    let app = common::app(fixture.layer());
-    let token = send(&app, "POST", "/counter", None).await.token();
-    let reply = send(&app, "POST", "/destroy-then-insert", Some(&token)).await;
+async fn destroy_then_insert_starts_a_new_session(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let token = app.send("POST", "/counter", None).await.token();
+    let reply = app.send("POST", "/destroy-then-insert", Some(&token)).await;
     let fresh = reply.token();
     assert_ne!(fresh, token);
     assert_eq!(
-        send(&app, "GET", "/counter", Some(&fresh)).await.body,
+        app.send("GET", "/counter", Some(&fresh)).await.body,
         json!({"value": 100})
     );
     assert_eq!(
-        send(&app, "GET", "/counter", Some(&token)).await.session(),
+        app.send("GET", "/counter", Some(&token)).await.session(),
         Some("")
     );
 }
 
-async fn emptying_a_session_removes_it(fixture: Fixture) {
-    let app = common::app(fixture.layer());
-    let token = send(&app, "POST", "/counter", None).await.token();
+async fn emptying_a_session_removes_it(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let token = app.send("POST", "/counter", None).await.token();
     assert_eq!(
-        send(&app, "POST", "/clear", Some(&token)).await.session(),
+        app.send("POST", "/clear", Some(&token)).await.session(),
         Some("")
     );
     let key = Token::parse(token.as_bytes()).unwrap().key();
     assert!(fixture.store.load(&key).await.unwrap().is_none());
 }
 
-async fn server_errors_save_nothing(fixture: Fixture) {
-    let app = common::app(fixture.layer());
-    let failed = send(&app, "POST", "/fail", None).await;
+async fn server_errors_save_nothing(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let failed = app.send("POST", "/fail", None).await;
     assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(failed.session(), None);
 
-    let token = send(&app, "POST", "/counter", None).await.token();
-    let failed = send(&app, "POST", "/fail", Some(&token)).await;
+    let token = app.send("POST", "/counter", None).await.token();
+    let failed = app.send("POST", "/fail", Some(&token)).await;
     assert_eq!(
         failed.session(),
         None,
         "a 5xx must leave the client's token alone"
     );
     assert_eq!(
-        send(&app, "GET", "/counter", Some(&token)).await.body,
+        app.send("GET", "/counter", Some(&token)).await.body,
         json!({"value": 1})
     );
 }
 
-async fn writes_past_the_size_cap_get_413_and_change_nothing(fixture: Fixture) {
-    let app = common::app(fixture.layer());
-    let token = send(&app, "POST", "/counter", None).await.token();
-    let reply = send(&app, "POST", "/blob/70000", Some(&token)).await;
+async fn writes_past_the_size_cap_get_413_and_change_nothing(
+    fixture: Fixture,
+    transport: Transport,
+) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let token = app.send("POST", "/counter", None).await.token();
+    let reply = app.send("POST", "/blob/70000", Some(&token)).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(reply.body["detail"].as_str().unwrap().contains("65536"));
     assert_eq!(reply.session(), Some(token.as_str()));
@@ -316,10 +267,10 @@ async fn writes_past_the_size_cap_get_413_and_change_nothing(fixture: Fixture) {
     assert_eq!(stored.data.keys().collect::<Vec<_>>(), ["counter"]);
 
     assert_eq!(
-        send(&app, "POST", "/blob/60000", Some(&token)).await.status,
+        app.send("POST", "/blob/60000", Some(&token)).await.status,
         StatusCode::NO_CONTENT
     );
-    let fresh = send(&app, "POST", "/blob/70000", None).await;
+    let fresh = app.send("POST", "/blob/70000", None).await;
     assert_eq!(fresh.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(
         fresh.session(),
@@ -328,14 +279,16 @@ async fn writes_past_the_size_cap_get_413_and_change_nothing(fixture: Fixture) {
     );
 }
 
-async fn the_size_cap_is_configurable(fixture: Fixture) {
-    let app = common::app(fixture.layer().with_max_size(100));
+async fn the_size_cap_is_configurable(fixture: Fixture, transport: Transport) {
+    let app = transport
+        .serve(common::app(fixture.layer().with_max_size(100)))
+        .await;
     assert_eq!(
-        send(&app, "POST", "/blob/50", None).await.status,
+        app.send("POST", "/blob/50", None).await.status,
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        send(&app, "POST", "/blob/100", None).await.status,
+        app.send("POST", "/blob/100", None).await.status,
         StatusCode::PAYLOAD_TOO_LARGE
     );
 }
@@ -347,19 +300,21 @@ fn short(idle_ms: u64, absolute_ms: u64) -> Expiry {
     }
 }
 
-async fn idle_sessions_expire(fixture: Fixture) {
-    let app = common::app(fixture.layer().with_expiry(short(400, 60_000)));
-    let token = send(&app, "POST", "/counter", None).await.token();
+async fn idle_sessions_expire(fixture: Fixture, transport: Transport) {
+    let app = transport
+        .serve(common::app(fixture.layer().with_expiry(short(400, 60_000))))
+        .await;
+    let token = app.send("POST", "/counter", None).await.token();
     // Reads within the idle timeout keep it alive well past one idle period.
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(
-            send(&app, "GET", "/counter", Some(&token)).await.body,
+            app.send("GET", "/counter", Some(&token)).await.body,
             json!({"value": 1})
         );
     }
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let expired = send(&app, "GET", "/counter", Some(&token)).await;
+    let expired = app.send("GET", "/counter", Some(&token)).await;
     assert_eq!(expired.body, json!({"value": 0}));
     assert_eq!(expired.session(), Some(""));
     let key = Token::parse(token.as_bytes()).unwrap().key();
@@ -369,29 +324,36 @@ async fn idle_sessions_expire(fixture: Fixture) {
     );
 }
 
-async fn sessions_expire_at_the_absolute_timeout_however_busy(fixture: Fixture) {
-    let app = common::app(fixture.layer().with_expiry(short(400, 900)));
-    let token = send(&app, "POST", "/counter", None).await.token();
+async fn sessions_expire_at_the_absolute_timeout_however_busy(
+    fixture: Fixture,
+    transport: Transport,
+) {
+    let app = transport
+        .serve(common::app(fixture.layer().with_expiry(short(400, 900))))
+        .await;
+    let token = app.send("POST", "/counter", None).await.token();
     let started = std::time::Instant::now();
     while started.elapsed() < Duration::from_millis(700) {
-        let reply = send(&app, "POST", "/counter", Some(&token)).await;
+        let reply = app.send("POST", "/counter", Some(&token)).await;
         assert_eq!(reply.session(), Some(token.as_str()));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        send(&app, "GET", "/counter", Some(&token)).await.session(),
+        app.send("GET", "/counter", Some(&token)).await.session(),
         Some("")
     );
 }
 
-async fn expired_sessions_are_swept_in_the_background(fixture: Fixture) {
-    let app = common::app(fixture.layer().with_expiry(short(200, 60_000)));
-    let token = send(&app, "POST", "/counter", None).await.token();
-    let live = send(&app, "POST", "/counter", None).await.token();
+async fn expired_sessions_are_swept_in_the_background(fixture: Fixture, transport: Transport) {
+    let app = transport
+        .serve(common::app(fixture.layer().with_expiry(short(200, 60_000))))
+        .await;
+    let token = app.send("POST", "/counter", None).await.token();
+    let live = app.send("POST", "/counter", None).await.token();
     let sweeper = cookieless::spawn_sweeper(fixture.store.clone(), Duration::from_millis(50));
     tokio::time::sleep(Duration::from_millis(150)).await;
-    send(&app, "POST", "/counter", Some(&live)).await;
+    app.send("POST", "/counter", Some(&live)).await;
     tokio::time::sleep(Duration::from_millis(150)).await;
     sweeper.abort();
     let key = |t: &str| Token::parse(t.as_bytes()).unwrap().key();
@@ -399,9 +361,9 @@ async fn expired_sessions_are_swept_in_the_background(fixture: Fixture) {
     assert!(fixture.store.load(&key(&live)).await.unwrap().is_some());
 }
 
-async fn tokens_anywhere_but_the_header_are_ignored(fixture: Fixture) {
-    let app = common::app(fixture.layer());
-    let token = send(&app, "POST", "/counter", None).await.token();
+async fn tokens_anywhere_but_the_header_are_ignored(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let token = app.send("POST", "/counter", None).await.token();
     let attempts = [
         Request::get("/counter")
             .header(
@@ -420,15 +382,15 @@ async fn tokens_anywhere_but_the_header_are_ignored(fixture: Fixture) {
             )),
     ];
     for attempt in attempts {
-        let reply = call(&app, attempt.unwrap()).await;
+        let reply = app.call(attempt.unwrap()).await;
         assert_eq!(reply.body, json!({"value": 0}));
         assert_eq!(reply.session(), None);
     }
 }
 
-async fn the_store_is_keyed_by_the_token_hash(fixture: Fixture) {
-    let app = common::app(fixture.layer());
-    let token = send(&app, "POST", "/counter", None).await.token();
+async fn the_store_is_keyed_by_the_token_hash(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let token = app.send("POST", "/counter", None).await.token();
     let parsed = Token::parse(token.as_bytes()).unwrap();
     assert!(fixture.store.load(&parsed.key()).await.unwrap().is_some());
     if let Some(dir) = &fixture.dir {
@@ -457,14 +419,14 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-async fn concurrent_requests_on_one_session_are_serialised(fixture: Fixture) {
-    let app = common::app(fixture.layer());
-    let token = send(&app, "POST", "/counter", None).await.token();
+async fn concurrent_requests_on_one_session_are_serialised(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let token = app.send("POST", "/counter", None).await.token();
     let requests: Vec<_> = (0..32)
         .map(|_| {
             let app = app.clone();
             let token = token.clone();
-            tokio::spawn(async move { send(&app, "POST", "/slow-increment", Some(&token)).await })
+            tokio::spawn(async move { app.send("POST", "/slow-increment", Some(&token)).await })
         })
         .collect();
     let mut values = Vec::new();
@@ -480,52 +442,54 @@ async fn concurrent_requests_on_one_session_are_serialised(fixture: Fixture) {
         "every increment saw the previous one"
     );
     assert_eq!(
-        send(&app, "GET", "/counter", Some(&token)).await.body,
+        app.send("GET", "/counter", Some(&token)).await.body,
         json!({"value": 33})
     );
 }
 
 /// Two layers over one store stand for two server processes: they share no locks.
-async fn another_process_writing_the_same_session_is_merged_key_by_key(fixture: Fixture) {
-    let first = common::app(fixture.layer());
-    let second = common::app(fixture.layer());
-    let token = send(&first, "POST", "/counter", None).await.token();
+async fn another_process_writing_the_same_session_is_merged_key_by_key(
+    fixture: Fixture,
+    transport: Transport,
+) {
+    let first = transport.serve(common::app(fixture.layer())).await;
+    let second = transport.serve(common::app(fixture.layer())).await;
+    let token = first.send("POST", "/counter", None).await.token();
     let slow = {
         let (first, token) = (first.clone(), token.clone());
-        tokio::spawn(async move { send(&first, "POST", "/set-later/a", Some(&token)).await })
+        tokio::spawn(async move { first.send("POST", "/set-later/a", Some(&token)).await })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
-        send(&second, "POST", "/set/b", Some(&token))
-            .await
-            .session(),
+        second.send("POST", "/set/b", Some(&token)).await.session(),
         Some(token.as_str())
     );
     assert_eq!(slow.await.unwrap().session(), Some(token.as_str()));
     assert_eq!(
-        send(&second, "GET", "/keys", Some(&token)).await.body,
+        second.send("GET", "/keys", Some(&token)).await.body,
         json!(["a", "b", "counter"])
     );
 }
 
-async fn a_session_ended_by_another_process_stays_ended(fixture: Fixture) {
-    let first = common::app(fixture.layer());
-    let second = common::app(fixture.layer());
-    let token = send(&first, "POST", "/counter", None).await.token();
+async fn a_session_ended_by_another_process_stays_ended(fixture: Fixture, transport: Transport) {
+    let first = transport.serve(common::app(fixture.layer())).await;
+    let second = transport.serve(common::app(fixture.layer())).await;
+    let token = first.send("POST", "/counter", None).await.token();
     let slow = {
         let (first, token) = (first.clone(), token.clone());
-        tokio::spawn(async move { send(&first, "POST", "/set-later/a", Some(&token)).await })
+        tokio::spawn(async move { first.send("POST", "/set-later/a", Some(&token)).await })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
-        send(&second, "POST", "/destroy", Some(&token))
+        second
+            .send("POST", "/destroy", Some(&token))
             .await
             .session(),
         Some("")
     );
     assert_eq!(slow.await.unwrap().session(), Some(""));
     assert_eq!(
-        send(&second, "GET", "/keys", Some(&token)).await.session(),
+        second.send("GET", "/keys", Some(&token)).await.session(),
         Some("")
     );
 }

@@ -7,15 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use axum::body::Body;
 use axum::extract::Path;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use cookieless::{MemoryStore, Session, SessionError};
 use cookieless::{
-    Millis, Record, Saved, SessionKey, SessionLayer, SessionStore, SledStore, StoreError,
+    MemoryStore, Millis, Record, Saved, Session, SessionError, SessionKey, SessionLayer,
+    SessionStore, SledStore, StoreError, Token,
 };
 use serde_json::{json, Value};
+use tower::ServiceExt;
 
 /// A store under test, with whatever must outlive it.
 pub struct Fixture {
@@ -63,6 +65,147 @@ macro_rules! for_each_store {
             })*
         }
     };
+}
+
+/// Runs each named test once per store and per transport: in-process with `oneshot`, and over
+/// real HTTP on loopback. `for_each_store_and_transport!(a)` makes `oneshot::memory::a`,
+/// `http::sled::a`, ...
+#[macro_export]
+macro_rules! for_each_store_and_transport {
+    ($($case:ident),* $(,)?) => {
+        $crate::for_each_store_and_transport!(@transport oneshot, Oneshot, $($case),*);
+        $crate::for_each_store_and_transport!(@transport http, Http, $($case),*);
+    };
+    (@transport $module:ident, $transport:ident, $($case:ident),*) => {
+        mod $module {
+            mod memory {
+                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let fixture = super::super::common::Fixture::memory();
+                    super::super::$case(fixture, super::super::common::Transport::$transport).await
+                })*
+            }
+            mod sled {
+                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let fixture = super::super::common::Fixture::sled();
+                    super::super::$case(fixture, super::super::common::Transport::$transport).await
+                })*
+            }
+        }
+    };
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Transport {
+    Oneshot,
+    Http,
+}
+
+/// An app under test, reached the way its transport says.
+#[derive(Clone)]
+pub enum Target {
+    Oneshot(Router),
+    Http {
+        base: String,
+        client: reqwest::Client,
+    },
+}
+
+impl Transport {
+    pub async fn serve(self, app: Router) -> Target {
+        match self {
+            Transport::Oneshot => Target::Oneshot(app),
+            Transport::Http => {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let base = format!("http://{}", listener.local_addr().unwrap());
+                tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+                Target::Http {
+                    base,
+                    client: reqwest::Client::new(),
+                }
+            }
+        }
+    }
+}
+
+/// What a test reads of a response.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `X-Session` header: `None` when absent, `Some("")` when the client must forget.
+    pub fn session(&self) -> Option<&str> {
+        self.headers
+            .get("x-session")
+            .map(|value| value.to_str().unwrap())
+    }
+
+    /// The token the response hands out, which must be one.
+    pub fn token(&self) -> String {
+        let token = self.session().expect("the response carries a token");
+        assert!(
+            Token::parse(token.as_bytes()).is_some(),
+            "not a token: {token}"
+        );
+        token.to_string()
+    }
+}
+
+pub fn request(method: &str, path: &str, token: Option<&str>) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        builder = builder.header("x-session", token);
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+impl Target {
+    pub async fn send(&self, method: &str, path: &str, token: Option<&str>) -> Reply {
+        self.call(request(method, path, token)).await
+    }
+
+    /// Sends `request` and checks what every response must satisfy: no cookie, and `no-store`
+    /// wherever a token travels.
+    pub async fn call(&self, request: Request<Body>) -> Reply {
+        let (status, headers, bytes) = match self {
+            Target::Oneshot(app) => {
+                let response = app.clone().oneshot(request).await.unwrap();
+                let (parts, body) = response.into_parts();
+                let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                (parts.status, parts.headers, bytes.to_vec())
+            }
+            Target::Http { base, client } => {
+                let (parts, body) = request.into_parts();
+                let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                let response = client
+                    .request(parts.method, format!("{base}{}", parts.uri))
+                    .headers(parts.headers)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let (status, headers) = (response.status(), response.headers().clone());
+                (status, headers, response.bytes().await.unwrap().to_vec())
+            }
+        };
+        assert!(
+            headers.get(header::SET_COOKIE).is_none(),
+            "a response set a cookie"
+        );
+        if headers.contains_key("x-session") {
+            assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        }
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
 }
 
 /// Passes everything to a real store and counts the loads, to prove that some requests never
