@@ -1,4 +1,4 @@
-//! A JSON body extractor whose every refusal is a 4xx with a `{"detail"}` body.
+//! A JSON object body extractor whose every refusal is a 4xx with a `{"detail"}` body.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
@@ -7,16 +7,27 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
+/// The request body, which must be a JSON object that reads as `T`.
+///
+/// Objects only: serde would otherwise read a struct from an array of its fields' values.
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(JsonBody(value)),
-            Err(rejection) => Err(refusal(rejection)),
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(request, state)
+            .await
+            .map_err(refusal)?;
+        if !value.is_object() {
+            return Err(ApiError::detail(
+                StatusCode::BAD_REQUEST,
+                "Invalid JSON: expected an object.",
+            ));
         }
+        T::deserialize(value).map(JsonBody).map_err(|error| {
+            ApiError::detail(StatusCode::BAD_REQUEST, format!("Invalid JSON: {error}."))
+        })
     }
 }
 
@@ -29,10 +40,6 @@ fn refusal(rejection: JsonRejection) -> ApiError {
         JsonRejection::JsonSyntaxError(error) => ApiError::detail(
             StatusCode::BAD_REQUEST,
             format!("Malformed JSON: {}", error.body_text()),
-        ),
-        JsonRejection::JsonDataError(error) => ApiError::detail(
-            StatusCode::BAD_REQUEST,
-            format!("Invalid JSON: {}", error.body_text()),
         ),
         JsonRejection::BytesRejection(error) => {
             ApiError::detail(error.status(), "The request body could not be read.")

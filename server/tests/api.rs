@@ -1,0 +1,315 @@
+//! The demo's JSON API over real HTTP, on each store.
+
+mod common;
+
+use clap::Parser;
+use common::Client;
+use reqwest::header::CONTENT_TYPE;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use server::{App, Config};
+
+/// A server in this process on a free port, on the given store, with what must outlive it.
+struct Running {
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(store: &str) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::parse_from([
+        "server",
+        "--store",
+        store,
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    let app = App::build(&config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(app.serve(listener));
+    Running { base, _dir: dir }
+}
+
+macro_rules! on_each_store {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let running = super::start("memory").await;
+                super::$case(super::Client::new(&running.base)).await
+            })*
+        }
+        mod sled {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let running = super::start("sled").await;
+                super::$case(super::Client::new(&running.base)).await
+            })*
+        }
+    };
+}
+
+on_each_store!(
+    registration_logs_in_rotates_and_keeps_anonymous_data,
+    registration_validates_fields,
+    registration_refuses_a_taken_username,
+    login_refuses_bad_credentials_then_accepts_good_ones,
+    logout_kills_the_token,
+    me_needs_a_login,
+    the_counter_works_before_login,
+    messages_show_once,
+    bad_bodies_get_4xx_with_json,
+    unknown_routes_and_methods_get_json_errors,
+    health_answers,
+);
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn register(client: &mut Client, username: &str) -> common::Reply {
+    client
+        .post(
+            "/api/auth/register",
+            json!({"username": username, "password": PASSWORD}),
+        )
+        .await
+}
+
+async fn registration_logs_in_rotates_and_keeps_anonymous_data(mut client: Client) {
+    assert_eq!(
+        client.post_empty("/api/counter/increment").await.body,
+        json!({"value": 1})
+    );
+    let anonymous = client.token.clone().unwrap();
+
+    let reply = register(&mut client, "ada").await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(reply.body, json!({"username": "ada"}));
+    let logged_in = client.token.clone().unwrap();
+    assert_ne!(logged_in, anonymous, "registration must rotate the token");
+
+    assert_eq!(
+        client.get("/api/auth/me").await.body,
+        json!({"username": "ada"})
+    );
+    assert_eq!(client.get("/api/counter").await.body, json!({"value": 1}));
+
+    let mut stale = client.clone();
+    stale.token = Some(anonymous);
+    assert_eq!(
+        stale.get("/api/auth/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        stale.token, None,
+        "the server must tell the client to forget a dead token"
+    );
+}
+
+async fn registration_validates_fields(mut client: Client) {
+    let reply = client
+        .post(
+            "/api/auth/register",
+            json!({"username": "Ad!", "password": "short"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.body["username"][0].is_string());
+    assert_eq!(
+        reply.body["password"],
+        json!(["Use at least 8 characters."])
+    );
+
+    let reply = client.post("/api/auth/register", json!({})).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["username"], json!(["This field is required."]));
+    assert_eq!(reply.body["password"], json!(["This field is required."]));
+    assert_eq!(
+        client.token, None,
+        "a refused registration must not start a session"
+    );
+}
+
+async fn registration_refuses_a_taken_username(mut client: Client) {
+    assert_eq!(
+        register(&mut client, "grace").await.status,
+        StatusCode::CREATED
+    );
+    let mut other = Client::new(&client.base);
+    let reply = register(&mut other, "grace").await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert!(reply.body["username"][0]
+        .as_str()
+        .unwrap()
+        .contains("already exists"));
+    assert_eq!(
+        other.get("/api/auth/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn login_refuses_bad_credentials_then_accepts_good_ones(mut client: Client) {
+    register(&mut client, "linus").await;
+    client.post_empty("/api/auth/logout").await;
+
+    let mut visitor = Client::new(&client.base);
+    visitor.post_empty("/api/counter/increment").await;
+    visitor.post_empty("/api/counter/increment").await;
+    let anonymous = visitor.token.clone().unwrap();
+    for (username, password) in [("linus", "wrong password"), ("nobody", PASSWORD)] {
+        let reply = visitor
+            .post(
+                "/api/auth/login",
+                json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            reply.body,
+            json!({"detail": "Invalid username or password."})
+        );
+    }
+    assert_eq!(visitor.token.as_deref(), Some(anonymous.as_str()));
+
+    let reply = visitor
+        .post(
+            "/api/auth/login",
+            json!({"username": "linus", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, json!({"username": "linus"}));
+    assert_ne!(visitor.token.as_deref(), Some(anonymous.as_str()));
+    assert_eq!(visitor.get("/api/counter").await.body, json!({"value": 2}));
+    assert_eq!(
+        visitor.get("/api/auth/me").await.body,
+        json!({"username": "linus"})
+    );
+}
+
+async fn logout_kills_the_token(mut client: Client) {
+    register(&mut client, "margaret").await;
+    let token = client.token.clone().unwrap();
+    let reply = client.post_empty("/api/auth/logout").await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert_eq!(reply.session(), Some(""));
+    assert_eq!(client.token, None);
+
+    let mut replay = Client::new(&client.base);
+    replay.token = Some(token);
+    assert_eq!(
+        replay.get("/api/auth/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(replay.get("/api/counter").await.body, json!({"value": 0}));
+}
+
+async fn me_needs_a_login(mut client: Client) {
+    let reply = client.get("/api/auth/me").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert!(reply.body["detail"].is_string());
+}
+
+async fn the_counter_works_before_login(mut client: Client) {
+    assert_eq!(client.get("/api/counter").await.body, json!({"value": 0}));
+    assert_eq!(
+        client.token, None,
+        "reading an empty counter must not start a session"
+    );
+    for expected in 1..=3 {
+        let reply = client.post_empty("/api/counter/increment").await;
+        assert_eq!(reply.body, json!({"value": expected}));
+    }
+    assert_eq!(client.get("/api/counter").await.body, json!({"value": 3}));
+}
+
+async fn messages_show_once(mut client: Client) {
+    assert_eq!(client.get("/api/messages").await.body, json!([]));
+    register(&mut client, "barbara").await;
+    let messages = client.get("/api/messages").await.body;
+    assert_eq!(messages[0]["level"], "success");
+    assert!(messages[0]["text"].as_str().unwrap().contains("barbara"));
+    assert_eq!(messages.as_array().unwrap().len(), 1);
+    assert_eq!(client.get("/api/messages").await.body, json!([]));
+    assert_eq!(client.get("/api/auth/me").await.status, StatusCode::OK);
+
+    client.post_empty("/api/auth/logout").await;
+    client
+        .post(
+            "/api/auth/login",
+            json!({"username": "barbara", "password": PASSWORD}),
+        )
+        .await;
+    let messages = client.get("/api/messages").await.body;
+    assert_eq!(
+        messages,
+        json!([{"level": "success", "text": "Welcome back, barbara."}])
+    );
+}
+
+async fn bad_bodies_get_4xx_with_json(client: Client) {
+    let cases: Vec<(&str, Option<&str>, StatusCode)> = vec![
+        (
+            "{\"username\": ",
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "not json at all",
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "{\"username\": 7, \"password\": []}",
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("[]", Some("application/json"), StatusCode::BAD_REQUEST),
+        (
+            "{\"username\": \"x\"}",
+            None,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "{\"username\": \"x\"}",
+            Some("text/plain"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+    ];
+    for path in ["/api/auth/register", "/api/auth/login"] {
+        for (body, content_type, status) in &cases {
+            let reply = client
+                .raw(|http, base| {
+                    let request = http.post(format!("{base}{path}")).body(body.to_string());
+                    match content_type {
+                        Some(content_type) => request.header(CONTENT_TYPE, *content_type),
+                        None => request,
+                    }
+                })
+                .await;
+            assert_eq!(reply.status, *status, "{path} with {body:?}");
+            assert!(
+                reply.body["detail"].is_string(),
+                "{path} with {body:?}: {}",
+                reply.body
+            );
+        }
+    }
+}
+
+async fn unknown_routes_and_methods_get_json_errors(mut client: Client) {
+    for path in ["/api/nothing", "/api", "/nothing/here"] {
+        let reply = client.get(path).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(reply.body, json!({"detail": "Not found."}));
+    }
+    let reply = client.send(Method::DELETE, "/api/counter", None).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(reply.body["detail"].is_string());
+}
+
+async fn health_answers(mut client: Client) {
+    let reply = client.get("/healthz").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, json!({"status": "ok"}));
+}
