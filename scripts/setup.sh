@@ -1,5 +1,8 @@
-# Installs what the project's commands need and the machine lacks; fast when all is there.
+# Installs what the project's commands need and the machine lacks; quick when all is there.
 # Sourced by scripts/demo and scripts/test.
+
+TRUNK_VERSION=0.21.14
+export PATH="$HOME/.cargo/bin:$PWD/end2end/node_modules/.bin:$PATH"
 
 ensure_rust_components() {
     local missing=()
@@ -9,4 +12,64 @@ ensure_rust_components() {
         echo "==> installing Rust components: ${missing[*]}"
         rustup component add "${missing[@]}"
     fi
+}
+
+ensure_wasm_target() {
+    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+        echo "==> installing the wasm32-unknown-unknown target"
+        rustup target add wasm32-unknown-unknown
+    fi
+}
+
+# cargo install, falling back to an unlocked install when the registry lacks a locked version.
+cargo_install() {
+    cargo install --locked "$@" || cargo install "$@"
+}
+
+ensure_trunk() {
+    if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then
+        echo "==> installing trunk $TRUNK_VERSION (about 10 minutes)"
+        cargo_install trunk --version "$TRUNK_VERSION"
+    fi
+}
+
+# wasm-bindgen-cli must be exactly the wasm-bindgen crate's version in Cargo.lock.
+ensure_wasm_bindgen() {
+    local version
+    version=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
+    if ! wasm-bindgen --version 2>/dev/null | grep -q " $version\$"; then
+        echo "==> installing wasm-bindgen-cli $version (about 6 minutes)"
+        cargo_install wasm-bindgen-cli --version "$version"
+    fi
+}
+
+# Playwright and binaryen (wasm-opt for the SPA's release build), as locked in end2end/.
+ensure_npm_packages() {
+    if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -x end2end/node_modules/.bin/playwright ] \
+        || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+        echo "==> installing npm packages in end2end/"
+        (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+    fi
+}
+
+apt_install() {
+    echo "==> installing $* with apt-get"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
+}
+
+ensure_chromium() {
+    [ -x /usr/bin/chromium ] || apt_install chromium
+}
+
+# Builds the SPA into dist/, size-optimised. Trunk runs offline: the tools above are the ones it uses.
+build_spa() {
+    ensure_wasm_target
+    ensure_trunk
+    ensure_wasm_bindgen
+    ensure_npm_packages
+    echo "==> building the SPA (trunk build --release)"
+    trunk build --release --offline
 }

@@ -51,6 +51,12 @@ pub struct ErrorDetail {
 /// The body of a validation error: messages by field name, `{"username": ["..."]}`.
 pub type FieldErrors = std::collections::BTreeMap<String, Vec<String>>;
 
+/// Names of the values the demo keeps in a session, for the server side of the REST API and of
+/// the server functions alike.
+pub mod session_keys {
+    pub const COUNTER: &str = "counter";
+}
+
 /// The demo's routes, for the client to call and the server to serve.
 pub mod paths {
     pub const REGISTER: &str = "/api/auth/register";

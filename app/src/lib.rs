@@ -1,5 +1,9 @@
-//! What the demo's browser client and its server share: the JSON API's types and its input rules,
-//! so that both sides agree on them by construction.
+//! The demo's shared half: the JSON API's types and input rules (used by client and server), the
+//! server functions, and with the `csr` feature the Leptos UI.
 
 pub mod api;
+pub mod server_fns;
 pub mod validation;
+
+#[cfg(feature = "csr")]
+pub mod ui;

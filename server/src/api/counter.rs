@@ -1,5 +1,6 @@
 //! A per-session counter that works before login and survives it: the "cart before login" case.
 
+use app::api::session_keys::COUNTER;
 use app::api::{paths, Counter};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -7,8 +8,6 @@ use cookieless::Session;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-const COUNTER: &str = "counter";
 
 pub fn router() -> Router<AppState> {
     Router::new()

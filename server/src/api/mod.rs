@@ -3,6 +3,7 @@
 mod auth;
 mod counter;
 mod messages;
+mod server_fns;
 
 use axum::Router;
 use http::StatusCode;
@@ -15,6 +16,7 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(counter::router())
         .merge(messages::router())
+        .merge(server_fns::router())
         .method_not_allowed_fallback(method_not_allowed)
 }
 

@@ -1,0 +1,65 @@
+//! The session as Leptos signals, so that a UI reacts when the server ends the session.
+
+use leptos::prelude::*;
+
+use crate::storage::Place;
+use crate::tokens::{self, SessionEvent};
+
+/// The session as the UI sees it. Copy it freely; get it with [`use_session`].
+#[derive(Clone, Copy)]
+pub struct SessionSignals {
+    /// The token held now.
+    pub token: ReadSignal<Option<String>>,
+    /// Who is logged in, as the application last learned it.
+    pub user: RwSignal<Option<String>>,
+    /// Set when a logged-in session ended without the user asking: the server cleared the token,
+    /// replaced it with a new one, or answered 401 (a logout elsewhere, expiry). The application
+    /// shows it and clears it. A login must therefore start from a logged-out state
+    /// ([`SessionSignals::logged_out`]), since its rotation replaces the token too.
+    pub ended: RwSignal<bool>,
+    /// Where the token is kept.
+    pub place: Place,
+}
+
+/// Creates the session signals, keeps them in step with the token holder, and provides them as
+/// context. Call it once, near the root, after [`crate::install`].
+pub fn provide_session() -> SessionSignals {
+    let (token, set_token) = signal(tokens::current());
+    let user = RwSignal::new(None::<String>);
+    let ended = RwSignal::new(false);
+    tokens::subscribe(move |event| {
+        let lost = match event {
+            SessionEvent::TokenChanged(next) => {
+                set_token.set(next.clone());
+                next.is_none()
+            }
+            SessionEvent::TokenReplaced | SessionEvent::Unauthorized => true,
+        };
+        if lost && user.get_untracked().is_some() {
+            user.set(None);
+            ended.set(true);
+        }
+    });
+    let session = SessionSignals {
+        token,
+        user,
+        ended,
+        place: tokens::place(),
+    };
+    provide_context(session);
+    session
+}
+
+/// The signals [`provide_session`] provided.
+pub fn use_session() -> SessionSignals {
+    expect_context::<SessionSignals>()
+}
+
+impl SessionSignals {
+    /// Records that the user logged out on purpose (or is about to log in as someone, which
+    /// rotates the token), so that losing the token is not reported as an ended session.
+    pub fn logged_out(&self) {
+        self.user.set(None);
+        self.ended.set(false);
+    }
+}

@@ -1,0 +1,46 @@
+//! The browser side of cookieless sessions.
+//!
+//! The server hands out a session token in the `X-Session` response header and expects it back in
+//! the `X-Session` request header (`docs/protocol.md`). This crate is the one place in a web app
+//! that holds that token: [`api`] sends it with every REST call and picks up every answer's
+//! header; with the `leptos` feature, [`SessionClient`] does the same for Leptos server
+//! functions, and [`provide_session`] exposes the session as signals.
+//!
+//! # Where the token is kept
+//!
+//! | Policy | Survives a reload | Other tabs | Where cookies are blocked |
+//! | --- | --- | --- | --- |
+//! | [`StoragePolicy::SessionStorage`] | yes | no (per tab) | unavailable: the browser blocks Web Storage too |
+//! | [`StoragePolicy::HistoryState`] | yes | no (per history entry of this tab) | works |
+//! | [`StoragePolicy::Memory`] | no | no | works |
+//! | [`StoragePolicy::Auto`] (default) | yes where either of the first two works | no | history.state |
+//!
+//! `HistoryState` keeps the token in `history.state` of the current entry, which other sites
+//! cannot read. It is stamped whenever the token changes; `pushState` and `replaceState` are
+//! wrapped so that every new entry a router makes carries it too, and going back or forward
+//! stamps the held token into the entry the user lands on. No router cooperation is needed.
+//!
+//! Never used, on purpose: `localStorage` (shared across tabs and kept forever), cookies (the
+//! point of the exercise, and CSRF), the URL (leaks through history, logs and Referer) and
+//! `window.name` (survives a navigation to another site, which can read it).
+//!
+//! **XSS caveat.** Any script running in the page can read the token wherever it is kept, memory
+//! included, just as it could make requests with an `HttpOnly` cookie. Header tokens remove CSRF;
+//! they do not protect against XSS. Keep a strict Content-Security-Policy and escape output.
+
+pub mod api;
+mod header;
+#[cfg(feature = "leptos")]
+mod leptos;
+#[cfg(feature = "leptos")]
+mod server_fn_client;
+mod storage;
+mod tokens;
+
+pub use header::{next_token, shorten};
+#[cfg(feature = "leptos")]
+pub use leptos::{provide_session, use_session, SessionSignals};
+#[cfg(feature = "leptos")]
+pub use server_fn_client::SessionClient;
+pub use storage::{cookies_work, Place, StoragePolicy};
+pub use tokens::{current, install, place, subscribe, SessionEvent};

@@ -1,0 +1,190 @@
+// What every end-to-end test stands on: the real server binary on a temporary sled data dir,
+// and Debian's Chromium with a fresh profile whose cookies are blocked.
+import { test as base, expect, chromium, BrowserContext, Page } from '@playwright/test';
+import { spawn, ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const ROOT = resolve(__dirname, '..', '..');
+export const SERVER_BIN = process.env.SERVER_BIN ?? join(ROOT, 'target', 'debug', 'server');
+export const DIST = process.env.DIST_DIR ?? join(ROOT, 'dist');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+/** The demo server, started as a user would start it. */
+export class Server {
+  url = '';
+  private child?: ChildProcess;
+
+  private addr = '127.0.0.1:0';
+
+  constructor(readonly dataDir: string, readonly args: string[] = [], readonly staticDir = DIST) {}
+
+  async start(): Promise<this> {
+    const child = spawn(
+      SERVER_BIN,
+      ['--addr', this.addr, '--data-dir', this.dataDir, '--static-dir', this.staticDir, ...this.args],
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } },
+    );
+    this.child = child;
+    const lines = createInterface({ input: child.stdout! });
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      child.once('exit', (code) => reject(new Error(`the server exited with ${code}`)));
+      lines.on('line', (line) => {
+        const match = line.match(/^Serving the demo at (http:\/\/[^/]+)\/$/);
+        if (match) resolveUrl(match[1]);
+      });
+    });
+    this.url = url;
+    // Later starts reuse the port, so that pages opened before a restart still reach it.
+    this.addr = new URL(url).host;
+    return this;
+  }
+
+  /** Ends the process: gracefully (SIGTERM) or with no chance to flush anything (SIGKILL). */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((done) => child.once('exit', done));
+    child.kill(signal);
+    await exited;
+  }
+
+  /** Calls the API directly, as another device holding `token` would. */
+  async call(method: string, path: string, token?: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (token) headers['x-session'] = token;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return fetch(this.url + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+}
+
+/** A Chromium profile of its own; `cookies: false` blocks all cookies, and with them Web Storage. */
+export async function openBrowser(options: { cookies: boolean }): Promise<BrowserContext> {
+  const profile = mkdtempSync(join(tmpdir(), 'cookieless-profile-'));
+  mkdirSync(join(profile, 'Default'));
+  const cookieSetting = options.cookies ? 1 : 2;
+  writeFileSync(
+    join(profile, 'Default', 'Preferences'),
+    JSON.stringify({ profile: { default_content_setting_values: { cookies: cookieSetting } } }),
+  );
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  context.on('close', () => removeLater(profile));
+  return context;
+}
+
+/** Removes a folder that a just-exited Chromium may still be writing to. */
+function removeLater(dir: string): void {
+  setTimeout(() => {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    } catch (error) {
+      console.warn(`could not remove ${dir}: ${error}`);
+    }
+  }, 200);
+}
+
+/** Fails the test if any response sets a cookie, or the browser's cookie jar holds one. */
+export function watchForCookies(context: BrowserContext): () => Promise<void> {
+  const offenders: string[] = [];
+  context.on('response', (response) => {
+    if (response.headers()['set-cookie'] !== undefined) offenders.push(response.url());
+  });
+  return async () => {
+    expect(offenders, 'responses that set a cookie').toEqual([]);
+    expect(await context.cookies(), "the browser's cookie jar").toEqual([]);
+  };
+}
+
+/** Proves that this page really cannot keep a cookie (navigator.cookieEnabled proves nothing). */
+export async function expectCookiesBlocked(page: Page): Promise<void> {
+  const kept = await page.evaluate(() => {
+    document.cookie = 'probe=1; path=/';
+    return document.cookie;
+  });
+  expect(kept, 'document.cookie after writing one').toBe('');
+  expect(await page.context().cookies()).toEqual([]);
+  await expect(session(page)).toContainText('Cookies in this browser');
+  await expect(session(page)).toContainText('blocked');
+}
+
+export const session = (page: Page) => page.getByRole('complementary', { name: 'Session' });
+export const counterValue = (page: Page) => page.getByRole('status', { name: 'Value' });
+export const notices = (page: Page) => page.getByRole('region', { name: 'Notices' });
+
+export const PASSWORD = 'correct horse battery';
+
+/** Registers through the UI, starting from any page. */
+export async function register(page: Page, username: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Register' }).click();
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Register' }).click();
+  await expect(page.getByRole('heading', { name: `Hello, ${username}` })).toBeVisible();
+}
+
+/** The token this page holds, read from wherever the client keeps it. */
+export async function heldToken(page: Page): Promise<string | undefined> {
+  return page.evaluate(() => {
+    try {
+      const stored = sessionStorage.getItem('x-session');
+      if (stored) return stored;
+    } catch {
+      // Blocked with cookies: the token is in history.state.
+    }
+    return history.state?.xSession;
+  });
+}
+
+type Fixtures = {
+  server: Server;
+  context: BrowserContext;
+  page: Page;
+};
+
+let userCount = 0;
+/** A username no other test in this run uses. */
+export const newUsername = (stem: string) => `${stem}_${process.pid % 1000}_${userCount++}`;
+
+export const test = base.extend<Fixtures>({
+  server: async ({}, use) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cookieless-data-'));
+    const server = await new Server(dataDir).start();
+    await use(server);
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  },
+  context: async ({}, use) => {
+    const context = await openBrowser({ cookies: false });
+    const checkCookies = watchForCookies(context);
+    await use(context);
+    await checkCookies();
+    await context.close();
+  },
+  page: async ({ context, server }, use) => {
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(server.url + '/');
+    await expectCookiesBlocked(page);
+    await use(page);
+  },
+});
+
+export { expect };

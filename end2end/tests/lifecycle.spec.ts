@@ -1,0 +1,103 @@
+// Sessions that end on the server, sessions that outlive the server, and an SPA on another origin.
+import { mkdtempSync, cpSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  test, expect, register, session, counterValue, notices, newUsername, heldToken, Server, DIST,
+  PASSWORD, openBrowser, watchForCookies, expectCookiesBlocked,
+} from './fixtures';
+
+test('a logout from elsewhere sends the UI back to login with a notice', async ({ page, server }) => {
+  await register(page, newUsername('ada'));
+  const token = await heldToken(page);
+  expect(token).toBeTruthy();
+  expect((await server.call('POST', '/api/auth/logout', token)).status).toBe(204);
+
+  await page.getByRole('button', { name: 'Increment' }).click();
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  await expect(notices(page).getByText('Your session has ended. Please log in again.')).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Log in' })).toBeVisible();
+});
+
+test('an idle session expires and the UI says so', async ({ context }) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cookieless-data-'));
+  const server = await new Server(dataDir, ['--idle-timeout', '2s']).start();
+  try {
+    const page = context.pages()[0];
+    await page.goto(server.url + '/');
+    await expectCookiesBlocked(page);
+    await register(page, newUsername('ida'));
+    await page.waitForTimeout(3_000);
+    await page.getByRole('button', { name: 'Increment' }).click();
+    await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+    await expect(notices(page).getByText('Your session has ended. Please log in again.')).toBeVisible();
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('the session survives a server restart, even after kill -9', async ({ page, server }) => {
+  const username = newUsername('grace');
+  await register(page, username);
+  await page.getByRole('button', { name: 'Increment' }).click();
+  await expect(counterValue(page)).toHaveText('1');
+
+  await server.stop('SIGKILL');
+  await server.start();
+  await page.reload();
+  await expect(page.getByRole('heading', { name: `Hello, ${username}` })).toBeVisible();
+  await expect(counterValue(page)).toHaveText('1');
+
+  await server.stop('SIGTERM');
+  await server.start();
+  await page.reload();
+  await expect(page.getByRole('heading', { name: `Hello, ${username}` })).toBeVisible();
+});
+
+test('an SPA served from another origin logs in through CORS', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cookieless-data-'));
+  const siteDir = mkdtempSync(join(tmpdir(), 'cookieless-site-'));
+  const spaDataDir = mkdtempSync(join(tmpdir(), 'cookieless-data-'));
+  cpSync(DIST, siteDir, { recursive: true });
+  // The SPA's origin only serves its files (the demo server in memory mode); the API is elsewhere.
+  const siteServer = await new Server(spaDataDir, ['--store', 'memory'], siteDir).start();
+  const api = await new Server(dataDir, ['--cors-origin', siteServer.url]).start();
+  const index = join(siteDir, 'index.html');
+  writeFileSync(
+    index,
+    readFileSync(index, 'utf8').replace('<head>', `<head><meta name="cookieless-api" content="${api.url}">`),
+  );
+  const context = await openBrowser({ cookies: false });
+  const checkCookies = watchForCookies(context);
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const apiCalls: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().startsWith(api.url)) apiCalls.push(request.url());
+    });
+    await page.goto(siteServer.url + '/');
+    await expectCookiesBlocked(page);
+    const username = newUsername('cors');
+    await api.call('POST', '/api/auth/register', undefined, { username, password: PASSWORD });
+    await page.getByRole('link', { name: 'Log in' }).click();
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect(page.getByRole('heading', { name: `Hello, ${username}` })).toBeVisible();
+    await page.getByRole('button', { name: 'Increment' }).click();
+    await expect(counterValue(page)).toHaveText('1');
+    await page.getByRole('button', { name: 'Reset' }).click();
+    await expect(counterValue(page)).toHaveText('0');
+    await page.reload();
+    await expect(page.getByRole('heading', { name: `Hello, ${username}` })).toBeVisible();
+    expect(apiCalls.length, 'calls that went to the API origin').toBeGreaterThan(3);
+    await expect(session(page)).toContainText('held (');
+    await checkCookies();
+  } finally {
+    await context.close();
+    await api.stop();
+    await siteServer.stop();
+    for (const dir of [dataDir, siteDir, spaDataDir]) rmSync(dir, { recursive: true, force: true });
+  }
+});
