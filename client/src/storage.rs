@@ -148,7 +148,9 @@ fn stamp_history(token: Option<&str>) {
 /// that state names a token itself, as [`stamp_history`] does), and every `popstate` stamps the
 /// held token into the entry the user landed on. Installed once per page.
 pub(crate) fn carry_token_across_history(current_token: fn() -> Option<String>) {
-    let Some(window) = web_sys::window() else { return };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     let Some(history) = history() else { return };
     let installed = JsValue::from_str("__xSessionCarried");
     if js_sys::Reflect::has(&history, &installed).unwrap_or(true) {
@@ -159,7 +161,8 @@ pub(crate) fn carry_token_across_history(current_token: fn() -> Option<String>) 
         wrap_history_method(&history, method);
     }
     let on_popstate = Closure::<dyn Fn()>::new(move || stamp_history(current_token().as_deref()));
-    let _ = window.add_event_listener_with_callback("popstate", on_popstate.as_ref().unchecked_ref());
+    let _ =
+        window.add_event_listener_with_callback("popstate", on_popstate.as_ref().unchecked_ref());
     // Lives as long as the page.
     on_popstate.forget();
 }
