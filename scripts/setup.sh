@@ -61,7 +61,7 @@ apt_install() {
 }
 
 ensure_chromium() {
-    [ -x /usr/bin/chromium ] || apt_install chromium
+    [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || apt_install chromium chromium-driver
 }
 
 # Builds the SPA into dist/, size-optimised. Trunk runs offline: the tools above are the ones it uses.

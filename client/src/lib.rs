@@ -43,4 +43,6 @@ pub use leptos::{provide_session, use_session, SessionSignals};
 #[cfg(feature = "leptos")]
 pub use server_fn_client::SessionClient;
 pub use storage::{cookies_work, Place, StoragePolicy};
-pub use tokens::{current, install, place, subscribe, SessionEvent};
+pub use tokens::{
+    apply_response, current, install, place, report_unauthorized, subscribe, SessionEvent,
+};

@@ -82,7 +82,11 @@ pub fn place() -> Place {
     with_holder(|holder| holder.place)
 }
 
-/// Applies a response's `X-Session` header, given the token its request was sent with.
+/// Applies a response's `X-Session` header, given the token its request was sent with. [`api`]
+/// and [`SessionClient`] call it; call it yourself for requests sent by other means.
+///
+/// [`api`]: crate::api
+/// [`SessionClient`]: https://docs.rs/cookieless-client/latest/cookieless_client/struct.SessionClient.html
 pub fn apply_response(sent: Option<&str>, header: Option<&str>) {
     let change = with_holder(|holder| {
         let next = next_token(holder.token.as_deref(), sent, header)?;

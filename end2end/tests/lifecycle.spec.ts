@@ -64,10 +64,11 @@ test('an SPA served from another origin logs in through CORS', async () => {
   const siteServer = await new Server(spaDataDir, ['--store', 'memory'], siteDir).start();
   const api = await new Server(dataDir, ['--cors-origin', siteServer.url]).start();
   const index = join(siteDir, 'index.html');
-  writeFileSync(
-    index,
-    readFileSync(index, 'utf8').replace('<head>', `<head><meta name="cookieless-api" content="${api.url}">`),
-  );
+  // Before <title>, which even a minified page keeps (unlike an optional <head> tag).
+  const html = readFileSync(index, 'utf8');
+  const configured = html.replace(/<title>/i, `<meta name="cookieless-api" content="${api.url}"><title>`);
+  expect(configured, 'the API origin was written into the page').toContain(api.url);
+  writeFileSync(index, configured);
   const context = await openBrowser({ cookies: false });
   const checkCookies = watchForCookies(context);
   try {
