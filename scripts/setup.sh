@@ -60,6 +60,28 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
 }
 
+ensure_redis() {
+    command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+}
+
+# Starts a throwaway Redis on a free loopback port for the tests and sets REDIS_URL, unless
+# REDIS_URL already names one. It stops when the calling script exits.
+start_test_redis() {
+    [ -z "${REDIS_URL:-}" ] || return 0
+    ensure_redis
+    local port
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null &
+    TEST_REDIS_PID=$!
+    trap 'kill "$TEST_REDIS_PID" 2>/dev/null || true' EXIT
+    for _ in $(seq 100); do
+        redis-cli -p "$port" ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    export REDIS_URL="redis://127.0.0.1:$port/"
+    echo "==> Redis for the tests at $REDIS_URL"
+}
+
 ensure_chromium() {
     [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || apt_install chromium chromium-driver
 }

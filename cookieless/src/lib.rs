@@ -6,7 +6,8 @@
 //! forged by other sites carry no session (no CSRF by construction).
 //!
 //! - [`SessionLayer`] wraps the routes that use sessions; handlers take a [`Session`].
-//! - [`SessionStore`] is where sessions live: [`MemoryStore`], or [`SledStore`] (durable).
+//! - [`SessionStore`] is where sessions live: [`MemoryStore`], [`SledStore`] (durable, the
+//!   default), or `RedisStore` (feature `redis`: shared by several server instances).
 //! - `docs/protocol.md` in the repository states the protocol exactly.
 
 mod cors;
@@ -17,6 +18,8 @@ mod locks;
 mod memory_store;
 mod protocol;
 mod record;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod session;
 #[cfg(feature = "sled")]
 mod sled_store;
@@ -31,6 +34,8 @@ pub use layer::{SessionLayer, SessionService, DEFAULT_MAX_SIZE};
 pub use memory_store::MemoryStore;
 pub use protocol::{MAX_HEADER_LEN, X_SESSION};
 pub use record::{Data, Record};
+#[cfg(feature = "redis")]
+pub use redis_store::RedisStore;
 pub use session::Session;
 #[cfg(feature = "sled")]
 pub use sled_store::{GroupFlush, SledStore};

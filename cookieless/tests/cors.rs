@@ -10,7 +10,7 @@ use cookieless::cors_layer;
 const ALLOWED: &str = "http://app.example:8080";
 
 async fn app(transport: Transport) -> Target {
-    let fixture = Fixture::memory();
+    let fixture = Fixture::memory().await;
     let router = common::app(fixture.layer()).layer(cors_layer([ALLOWED.parse().unwrap()]));
     transport.serve(router).await
 }

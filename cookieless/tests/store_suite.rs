@@ -101,16 +101,18 @@ async fn delete_removes_and_tolerates_missing_sessions(fixture: Fixture) {
     );
 }
 
+/// Stores with an expiry of their own (Redis) may have removed the expired records before the
+/// call; what matters is which records are left.
 async fn delete_expired_removes_exactly_the_expired(fixture: Fixture) {
     let store = fixture.store;
+    let now = cookieless::now_millis();
     let keys: Vec<_> = (0..6).map(|_| Token::generate().key()).collect();
     for (i, key) in keys.iter().enumerate() {
-        store
-            .save(key, &record(1, 100 * i as u64, 0), None)
-            .await
-            .unwrap();
+        let expires = if i < 3 { now - 1_000 } else { now + 60_000 };
+        store.save(key, &record(1, expires, 0), None).await.unwrap();
     }
-    assert_eq!(store.delete_expired(250).await.unwrap(), 3);
+    let removed = store.delete_expired(now).await.unwrap();
+    assert!(removed <= 3, "removed {removed} of 3 expired sessions");
     for (i, key) in keys.iter().enumerate() {
         assert_eq!(
             store.load(key).await.unwrap().is_some(),
@@ -118,5 +120,5 @@ async fn delete_expired_removes_exactly_the_expired(fixture: Fixture) {
             "session {i}"
         );
     }
-    assert_eq!(store.delete_expired(250).await.unwrap(), 0);
+    assert_eq!(store.delete_expired(now).await.unwrap(), 0);
 }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use http::HeaderValue;
 
 #[derive(Clone, Debug, Parser)]
@@ -21,9 +21,14 @@ pub struct Config {
     #[arg(long, env = "COOKIELESS_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
-    /// Where sessions and users live: `sled` (durable, in --data-dir) or `memory` (lost on exit).
-    #[arg(long, env = "COOKIELESS_STORE", value_enum, default_value_t = StoreKind::Sled)]
+    /// Where sessions and users live: `sled` (durable, in --data-dir), `memory` (lost on exit), or
+    /// a Redis URL such as `redis://127.0.0.1:6379/0` (shared by every instance pointed at it).
+    #[arg(long, env = "COOKIELESS_STORE", default_value = "sled", value_parser = StoreKind::parse)]
     pub store: StoreKind,
+
+    /// Prefix of every Redis key this server writes, so that several apps can share a database.
+    #[arg(long, env = "COOKIELESS_REDIS_PREFIX", default_value = "cookieless:")]
+    pub redis_prefix: String,
 
     /// A session unused for this long ends (e.g. `30m`, `2s`, `14days`).
     #[arg(long, env = "COOKIELESS_IDLE_TIMEOUT", default_value = "14days", value_parser = positive_duration)]
@@ -43,10 +48,24 @@ pub struct Config {
     pub static_dir: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreKind {
     Sled,
     Memory,
+    Redis(String),
+}
+
+impl StoreKind {
+    fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "sled" => Ok(StoreKind::Sled),
+            "memory" => Ok(StoreKind::Memory),
+            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Ok(StoreKind::Redis(url.to_string()))
+            }
+            _ => Err("must be `sled`, `memory` or a redis:// URL".into()),
+        }
+    }
 }
 
 fn positive_duration(text: &str) -> Result<Duration, String> {
@@ -95,7 +114,7 @@ mod tests {
         let config = Config::parse_from([
             "server",
             "--store",
-            "memory",
+            "redis://127.0.0.1:6379/2",
             "--idle-timeout",
             "2s",
             "--absolute-timeout",
@@ -105,7 +124,10 @@ mod tests {
             "--cors-origin",
             "https://app.example.com",
         ]);
-        assert_eq!(config.store, StoreKind::Memory);
+        assert_eq!(
+            config.store,
+            StoreKind::Redis("redis://127.0.0.1:6379/2".into())
+        );
         assert_eq!(config.idle_timeout, Duration::from_secs(2));
         assert_eq!(config.absolute_timeout, Duration::from_secs(1800));
         assert_eq!(config.cors_origins.len(), 2);
@@ -120,6 +142,7 @@ mod tests {
             ["server", "--idle-timeout", "0s"],
             ["server", "--idle-timeout", "soon"],
             ["server", "--store", "floppy"],
+            ["server", "--store", "http://redis.example"],
         ] {
             assert!(
                 Config::try_parse_from(args).is_err(),

@@ -16,14 +16,15 @@ use std::time::Duration;
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use cookieless::{
-    cors_layer, spawn_sweeper, Expiry, MemoryStore, SessionLayer, SessionStore, SledStore,
+    cors_layer, spawn_sweeper, Expiry, MemoryStore, RedisStore, SessionLayer, SessionStore,
+    SledStore,
 };
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 pub use crate::config::{Config, StoreKind};
 use crate::state::AppState;
-use crate::users::{MemoryUsers, SledUsers, UserStore};
+use crate::users::{MemoryUsers, RedisUsers, SledUsers, UserStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -34,6 +35,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Store(#[from] cookieless::StoreError),
+    #[error("cannot reach Redis at {url}: {reason}")]
+    Redis { url: String, reason: String },
     #[error(transparent)]
     StaticDir(#[from] spa::MissingIndex),
     #[error("cannot listen on {addr}: {source}")]
@@ -54,30 +57,12 @@ pub struct App {
 impl App {
     /// Opens the stores and builds the routes. Must run inside a Tokio runtime: it starts the
     /// background sweep of expired sessions.
-    pub fn build(config: &Config) -> Result<Self, StartError> {
-        let (sessions, users, db): (Arc<dyn SessionStore>, Arc<dyn UserStore>, _) = match config
-            .store
-        {
-            StoreKind::Sled => {
-                let db = sled::open(&config.data_dir).map_err(|source| StartError::Database {
-                    path: config.data_dir.clone(),
-                    source,
-                })?;
-                let sessions = SledStore::new(&db)?;
-                let users = SledUsers::new(&db, sessions.group_flush()).map_err(|source| {
-                    StartError::Database {
-                        path: config.data_dir.clone(),
-                        source,
-                    }
-                })?;
-                (Arc::new(sessions), Arc::new(users), Some(db))
-            }
-            StoreKind::Memory => (
-                Arc::new(MemoryStore::new()),
-                Arc::new(MemoryUsers::default()),
-                None,
-            ),
-        };
+    pub async fn build(config: &Config) -> Result<Self, StartError> {
+        let Stores {
+            sessions,
+            users,
+            db,
+        } = Stores::open(config).await?;
         let expiry = Expiry {
             idle: config.idle_timeout,
             absolute: config.absolute_timeout,
@@ -120,9 +105,70 @@ impl App {
     }
 }
 
+/// Where sessions and the demo's users live, as `--store` says.
+struct Stores {
+    sessions: Arc<dyn SessionStore>,
+    users: Arc<dyn UserStore>,
+    /// The sled database to flush on shutdown, with `--store sled`.
+    db: Option<sled::Db>,
+}
+
+impl Stores {
+    async fn open(config: &Config) -> Result<Self, StartError> {
+        match &config.store {
+            StoreKind::Sled => {
+                let database_error = |source| StartError::Database {
+                    path: config.data_dir.clone(),
+                    source,
+                };
+                let db = sled::open(&config.data_dir).map_err(database_error)?;
+                let sessions = SledStore::new(&db)?;
+                let users = SledUsers::new(&db, sessions.group_flush()).map_err(database_error)?;
+                Ok(Stores {
+                    sessions: Arc::new(sessions),
+                    users: Arc::new(users),
+                    db: Some(db),
+                })
+            }
+            StoreKind::Memory => Ok(Stores {
+                sessions: Arc::new(MemoryStore::new()),
+                users: Arc::new(MemoryUsers::default()),
+                db: None,
+            }),
+            StoreKind::Redis(url) => {
+                let redis_error = |reason: String| StartError::Redis {
+                    url: redact_password(url),
+                    reason,
+                };
+                let sessions = RedisStore::connect(url, config.redis_prefix.clone())
+                    .await
+                    .map_err(|error| redis_error(error.to_string()))?;
+                let users = RedisUsers::connect(url, &config.redis_prefix)
+                    .await
+                    .map_err(|error| redis_error(error.to_string()))?;
+                Ok(Stores {
+                    sessions: Arc::new(sessions),
+                    users: Arc::new(users),
+                    db: None,
+                })
+            }
+        }
+    }
+}
+
+/// A Redis URL fit for a log line: any password in it is replaced.
+fn redact_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***{}", &url[..scheme_end], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Binds, announces the URL and serves: what `main` does.
 pub async fn run(config: Config) -> Result<(), StartError> {
-    let app = App::build(&config)?;
+    let app = App::build(&config).await?;
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartError::Bind {
@@ -130,9 +176,17 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
-    tracing::info!(store = ?config.store, data_dir = %config.data_dir.display(), "listening on http://{addr}");
+    tracing::info!(store = %store_name(&config.store), data_dir = %config.data_dir.display(), "listening on http://{addr}");
     println!("Serving the demo at http://{addr}/");
     app.serve(listener).await
+}
+
+fn store_name(store: &StoreKind) -> String {
+    match store {
+        StoreKind::Sled => "sled".into(),
+        StoreKind::Memory => "memory".into(),
+        StoreKind::Redis(url) => redact_password(url),
+    }
 }
 
 /// Often enough that expired sessions do not pile up, rarely enough to cost nothing.
@@ -162,4 +216,19 @@ async fn shutdown_signal() {
         _ = terminate => {}
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_stay_out_of_logged_urls() {
+        assert_eq!(
+            super::redact_password("redis://:hunter2@127.0.0.1:6379/0"),
+            "redis://***@127.0.0.1:6379/0"
+        );
+        assert_eq!(
+            super::redact_password("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
+    }
 }

@@ -17,14 +17,20 @@ struct Running {
 
 async fn start(store: &str) -> Running {
     let dir = tempfile::tempdir().unwrap();
+    let store = match store {
+        "redis" => common::redis_url(),
+        other => other.to_string(),
+    };
     let config = Config::parse_from([
         "server",
         "--store",
-        store,
+        &store,
+        "--redis-prefix",
+        &common::unique_prefix(),
         "--data-dir",
         dir.path().to_str().unwrap(),
     ]);
-    let app = App::build(&config).unwrap();
+    let app = App::build(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(app.serve(listener));
@@ -44,6 +50,13 @@ macro_rules! on_each_store {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let running = super::start("sled").await;
+                super::$case(super::Client::new(&running.base)).await
+            })*
+        }
+        mod redis {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let running = super::start("redis").await;
                 super::$case(super::Client::new(&running.base)).await
             })*
         }

@@ -13,8 +13,8 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cookieless::{
-    MemoryStore, Millis, Record, Saved, Session, SessionError, SessionKey, SessionLayer,
-    SessionStore, SledStore, StoreError, Token,
+    MemoryStore, Millis, Record, RedisStore, Saved, Session, SessionError, SessionKey,
+    SessionLayer, SessionStore, SledStore, StoreError, Token,
 };
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -26,14 +26,14 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    pub fn memory() -> Self {
+    pub async fn memory() -> Self {
         Fixture {
             store: Arc::new(CountingStore::new(Arc::new(MemoryStore::new()))),
             dir: None,
         }
     }
 
-    pub fn sled() -> Self {
+    pub async fn sled() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = sled::open(dir.path()).unwrap();
         let store = SledStore::new(&db).unwrap();
@@ -43,25 +43,39 @@ impl Fixture {
         }
     }
 
+    /// A store on the Redis server at `REDIS_URL` (`scripts/test` starts one), under a key
+    /// prefix of its own so that tests do not see each other's sessions.
+    pub async fn redis() -> Self {
+        let url = std::env::var("REDIS_URL").expect(
+            "REDIS_URL names no Redis server: run scripts/test, which starts one, or set it",
+        );
+        let prefix = format!("test:{}:", &Token::generate().as_str()[..12]);
+        let store = RedisStore::connect(&url, prefix).await.unwrap();
+        Fixture {
+            store: Arc::new(CountingStore::new(Arc::new(store))),
+            dir: None,
+        }
+    }
+
     pub fn layer(&self) -> SessionLayer {
         SessionLayer::from_shared_store(self.store.clone())
     }
 }
 
-/// Runs each named test once per store: `for_each_store!(a, b)` makes `memory::a`, `sled::a`, ...
+/// Runs each named test once per store: `for_each_store!(a, b)` makes `memory::a`, `sled::a`,
+/// `redis::a`, ...
 #[macro_export]
 macro_rules! for_each_store {
     ($($case:ident),* $(,)?) => {
-        mod memory {
+        $crate::for_each_store!(@store memory, $($case),*);
+        $crate::for_each_store!(@store sled, $($case),*);
+        $crate::for_each_store!(@store redis, $($case),*);
+    };
+    (@store $store:ident, $($case:ident),*) => {
+        mod $store {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                super::$case(super::common::Fixture::memory()).await
-            })*
-        }
-        mod sled {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case(super::common::Fixture::sled()).await
+                super::$case(super::common::Fixture::$store().await).await
             })*
         }
     };
@@ -78,20 +92,18 @@ macro_rules! for_each_store_and_transport {
     };
     (@transport $module:ident, $transport:ident, $($case:ident),*) => {
         mod $module {
-            mod memory {
-                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let fixture = super::super::common::Fixture::memory();
-                    super::super::$case(fixture, super::super::common::Transport::$transport).await
-                })*
-            }
-            mod sled {
-                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let fixture = super::super::common::Fixture::sled();
-                    super::super::$case(fixture, super::super::common::Transport::$transport).await
-                })*
-            }
+            $crate::for_each_store_and_transport!(@store memory, $transport, $($case),*);
+            $crate::for_each_store_and_transport!(@store sled, $transport, $($case),*);
+            $crate::for_each_store_and_transport!(@store redis, $transport, $($case),*);
+        }
+    };
+    (@store $store:ident, $transport:ident, $($case:ident),*) => {
+        mod $store {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let fixture = super::super::common::Fixture::$store().await;
+                super::super::$case(fixture, super::super::common::Transport::$transport).await
+            })*
         }
     };
 }

@@ -1,12 +1,14 @@
 //! The demo's own application data: user accounts, behind a small trait with a store per backend.
 
 mod memory;
+mod redis;
 mod sled;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use self::memory::MemoryUsers;
+pub use self::redis::RedisUsers;
 pub use self::sled::SledUsers;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

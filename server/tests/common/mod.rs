@@ -96,6 +96,23 @@ async fn read(response: reqwest::Response) -> Reply {
     }
 }
 
+/// The Redis server the tests share (`scripts/test` starts one and sets `REDIS_URL`).
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL")
+        .expect("REDIS_URL names no Redis server: run scripts/test, which starts one, or set it")
+}
+
+/// A Redis key prefix no other test uses.
+pub fn unique_prefix() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "test:{}:{}:",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
 /// The real server binary, stopped when dropped.
 pub struct ServerProcess {
     pub child: Child,

@@ -1,0 +1,136 @@
+//! Sessions in Redis, shared by every server instance. Redis's own expiry removes dead sessions:
+//! each session key expires when its session does.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use redis::AsyncCommands;
+
+use crate::expiry::Millis;
+use crate::record::Record;
+use crate::store::{Saved, SessionStore, StoreError};
+use crate::token::SessionKey;
+
+/// How long a Redis call may take before the request gets a 503 instead of waiting.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The latest expiry Redis accepts comfortably (the year 9999); later ones are clamped.
+const LATEST_EXPIRY: Millis = 253_402_300_799_000;
+
+/// Writes the record only if the stored version is the expected one (`''` for none), then sets
+/// the key to expire with the session.
+const SAVE_IF_VERSION: &str = r"
+local stored = redis.call('HGET', KEYS[1], 'v')
+if (stored or '') ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'r', ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+return 1
+";
+
+/// Sessions as Redis hashes under `{prefix}session:{sha256 of the token}`.
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    prefix: String,
+    timeout: Duration,
+    save_script: redis::Script,
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://host:port/db`). Once connected, the store reconnects by
+    /// itself whenever Redis comes back after an outage.
+    pub async fn connect(url: &str, prefix: impl Into<String>) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(StoreError::new)?;
+        let connection = tokio::time::timeout(DEFAULT_TIMEOUT, ConnectionManager::new(client))
+            .await
+            .map_err(|_| {
+                StoreError::new(format!("no answer from Redis within {DEFAULT_TIMEOUT:?}"))
+            })?
+            .map_err(StoreError::new)?;
+        Ok(RedisStore {
+            connection,
+            prefix: prefix.into(),
+            timeout: DEFAULT_TIMEOUT,
+            save_script: redis::Script::new(SAVE_IF_VERSION),
+        })
+    }
+
+    /// Bounds every Redis call (default [`DEFAULT_TIMEOUT`]).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    fn key(&self, key: &SessionKey) -> String {
+        format!("{}session:{}", self.prefix, key.to_hex())
+    }
+
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(result) => result.map_err(StoreError::new),
+            Err(_) => Err(StoreError::new(format!(
+                "no answer from Redis within {:?}",
+                self.timeout
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
+        let mut connection = self.connection.clone();
+        let bytes: Option<Vec<u8>> = self.bounded(connection.hget(self.key(key), "r")).await?;
+        Ok(bytes.and_then(|bytes| match Record::decode(&bytes) {
+            Ok(record) => Some(record),
+            Err(error) => {
+                tracing::warn!(%error, ?key, "dropping an undecodable session record");
+                None
+            }
+        }))
+    }
+
+    async fn save(
+        &self,
+        key: &SessionKey,
+        record: &Record,
+        expected: Option<u64>,
+    ) -> Result<Saved, StoreError> {
+        let mut connection = self.connection.clone();
+        let mut invocation = self.save_script.key(self.key(key));
+        invocation
+            .arg(
+                expected
+                    .map(|version| version.to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(record.version.to_string())
+            .arg(record.encode())
+            .arg(record.expires.min(LATEST_EXPIRY));
+        let written: i64 = self
+            .bounded(invocation.invoke_async(&mut connection))
+            .await?;
+        Ok(if written == 1 {
+            Saved::Written
+        } else {
+            Saved::Conflict
+        })
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        let _: i64 = self.bounded(connection.del(self.key(key))).await?;
+        Ok(())
+    }
+
+    /// Nothing to do: Redis removes every session key when its session expires.
+    async fn delete_expired(&self, _now: Millis) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}

@@ -1,0 +1,67 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use redis::AsyncCommands;
+
+use super::{User, UserStore, UserStoreError};
+
+/// How long a Redis call may take before the request gets a 503.
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Users as JSON under `{prefix}user:{username}`, so that every instance sees every account.
+/// Accounts are the application's data: unlike sessions, they do not expire.
+pub struct RedisUsers {
+    connection: ConnectionManager,
+    prefix: String,
+}
+
+impl RedisUsers {
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, UserStoreError> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let connection = bounded(ConnectionManager::new(client)).await?;
+        Ok(RedisUsers {
+            connection,
+            prefix: prefix.to_string(),
+        })
+    }
+
+    fn key(&self, username: &str) -> String {
+        format!("{}user:{username}", self.prefix)
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> UserStoreError {
+    UserStoreError::Unavailable(error.to_string())
+}
+
+async fn bounded<T>(
+    call: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, UserStoreError> {
+    tokio::time::timeout(TIMEOUT, call)
+        .await
+        .map_err(|_| unavailable(format!("no answer from Redis within {TIMEOUT:?}")))?
+        .map_err(unavailable)
+}
+
+#[async_trait]
+impl UserStore for RedisUsers {
+    async fn create(&self, user: &User) -> Result<(), UserStoreError> {
+        let value = serde_json::to_string(user).map_err(unavailable)?;
+        let mut connection = self.connection.clone();
+        let created: bool = bounded(connection.set_nx(self.key(&user.username), value)).await?;
+        if created {
+            Ok(())
+        } else {
+            Err(UserStoreError::Taken)
+        }
+    }
+
+    async fn find(&self, username: &str) -> Result<Option<User>, UserStoreError> {
+        let mut connection = self.connection.clone();
+        let value: Option<String> = bounded(connection.get(self.key(username))).await?;
+        value
+            .map(|value| serde_json::from_str(&value).map_err(unavailable))
+            .transpose()
+    }
+}

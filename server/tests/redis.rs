@@ -1,0 +1,203 @@
+//! Several server instances on one Redis, and what happens when Redis goes away.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{redis_url, unique_prefix, ServerProcess};
+use reqwest::StatusCode;
+use serde_json::json;
+
+const PASSWORD: &str = "correct horse battery";
+
+#[tokio::test]
+async fn two_instances_share_users_and_sessions() {
+    let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let url = redis_url();
+    let prefix = unique_prefix();
+    let args = ["--store", url.as_str(), "--redis-prefix", prefix.as_str()];
+    let first = ServerProcess::start(first_dir.path(), &args);
+    let second = ServerProcess::start(second_dir.path(), &args);
+
+    // A user registered on one instance logs in on the other.
+    let mut ada = first.client();
+    ada.post_empty("/api/counter/increment").await;
+    let anonymous = ada.token.clone();
+    let reply = ada
+        .post(
+            "/api/auth/register",
+            json!({"username": "ada", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let mut on_second = second.client();
+    let reply = on_second
+        .post(
+            "/api/auth/login",
+            json!({"username": "ada", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+
+    // A session made on one is live on the other, and the rotation made by the registration
+    // on the first is seen by the second: the pre-login token is dead there too.
+    ada.base = second.base.clone();
+    assert_eq!(
+        ada.get("/api/auth/me").await.body,
+        json!({"username": "ada"})
+    );
+    assert_eq!(
+        ada.post_empty("/api/counter/increment").await.body,
+        json!({"value": 2})
+    );
+    let mut stale = second.client();
+    stale.token = anonymous;
+    assert_eq!(stale.get("/api/counter").await.body, json!({"value": 0}));
+    assert_eq!(stale.token, None);
+
+    // A logout on one kills the session on both.
+    let token = ada.token.clone();
+    ada.base = first.base.clone();
+    assert_eq!(
+        ada.post_empty("/api/auth/logout").await.status,
+        StatusCode::NO_CONTENT
+    );
+    let mut replay = second.client();
+    replay.token = token;
+    assert_eq!(
+        replay.get("/api/auth/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        on_second.get("/api/auth/me").await.body,
+        json!({"username": "ada"})
+    );
+}
+
+/// A Redis server of this test's own, so that it can be stopped and started again.
+struct OwnRedis {
+    port: u16,
+    child: Child,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/test installs it)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        OwnRedis { port, child }
+    }
+
+    fn stop(mut self) -> u16 {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.port
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn an_outage_answers_503_quickly_and_the_server_recovers() {
+    let redis = OwnRedis::start(free_port());
+    let url = format!("redis://127.0.0.1:{}/", redis.port);
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &["--store", &url]);
+    let mut client = server.client();
+    assert_eq!(
+        client.post_empty("/api/counter/increment").await.status,
+        StatusCode::OK
+    );
+    let token = client.token.clone();
+
+    let port = redis.stop();
+    for path in ["/api/counter", "/api/auth/me"] {
+        let started = Instant::now();
+        let reply = client.get(path).await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert!(reply.body["detail"].is_string(), "{path}: {}", reply.body);
+        assert_eq!(
+            reply.session(),
+            None,
+            "an outage must leave the client's token alone"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path} took {:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(client.token, token);
+    let reply = client
+        .post(
+            "/api/auth/login",
+            json!({"username": "nobody", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(client.get("/healthz").await.status, StatusCode::OK);
+
+    // Redis comes back (empty: this one keeps nothing on disk) and the server serves again.
+    let _redis = OwnRedis::start(port);
+    let started = Instant::now();
+    loop {
+        let reply = client.get("/api/counter").await;
+        if reply.status == StatusCode::OK {
+            assert_eq!(reply.body, json!({"value": 0}));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the server did not recover"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let reply = client
+        .post(
+            "/api/auth/register",
+            json!({"username": "ada", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+}
+
+#[test]
+fn an_unreachable_redis_at_start_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("redis://127.0.0.1:{}/", free_port());
+    let output = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["--addr", "127.0.0.1:0", "--store", &url, "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot reach Redis"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
