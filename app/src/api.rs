@@ -20,6 +20,29 @@ pub struct UserInfo {
     pub username: String,
 }
 
+/// `POST /api/auth/password`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChange {
+    #[serde(default)]
+    pub current_password: String,
+    #[serde(default)]
+    pub new_password: String,
+}
+
+/// One of the user's sessions (`GET /api/sessions`): a device or browser they are logged in on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// A public identifier, for `DELETE /api/sessions/{id}`; it cannot be used as a token.
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub created: String,
+    /// RFC 3339, UTC.
+    pub last_seen: String,
+    pub user_agent: Option<String>,
+    /// Whether this is the session that asked.
+    pub current: bool,
+}
+
 /// `GET /api/counter` and `POST /api/counter/increment`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counter {
@@ -66,6 +89,9 @@ pub mod paths {
     pub const COUNTER: &str = "/api/counter";
     pub const COUNTER_INCREMENT: &str = "/api/counter/increment";
     pub const MESSAGES: &str = "/api/messages";
+    pub const PASSWORD: &str = "/api/auth/password";
+    pub const SESSIONS: &str = "/api/sessions";
+    pub const REVOKE_OTHER_SESSIONS: &str = "/api/sessions/revoke-others";
 }
 
 #[cfg(test)]

@@ -130,7 +130,11 @@ where
                 return Box::pin(async move { Ok(response) });
             }
         };
-        let session = Session::new(self.shared.clone(), presented);
+        let user_agent = request
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|agent| agent.to_str().ok());
+        let session = Session::new(self.shared.clone(), presented, user_agent);
         request.extensions_mut().insert(session.clone());
 
         // The clone may not be ready; the instance that `poll_ready` prepared is the one to call.

@@ -36,7 +36,7 @@ pub use protocol::{MAX_HEADER_LEN, X_SESSION};
 pub use record::{Data, Record};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
-pub use session::Session;
+pub use session::{Session, SessionInfo};
 #[cfg(feature = "sled")]
 pub use sled_store::{GroupFlush, SledStore};
 pub use store::{Saved, SessionStore, StoreError};

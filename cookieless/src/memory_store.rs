@@ -1,7 +1,7 @@
 //! A store in process memory: for tests, and for single-process apps that may lose sessions on
 //! restart.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -13,7 +13,32 @@ use crate::token::SessionKey;
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    records: Mutex<HashMap<SessionKey, Record>>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    records: HashMap<SessionKey, Record>,
+    by_principal: HashMap<String, HashSet<SessionKey>>,
+}
+
+impl State {
+    fn unindex(&mut self, key: &SessionKey, record: &Record) {
+        if let Some(principal) = &record.principal {
+            if let Some(keys) = self.by_principal.get_mut(principal) {
+                keys.remove(key);
+                if keys.is_empty() {
+                    self.by_principal.remove(principal);
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &SessionKey) {
+        if let Some(record) = self.records.remove(key) {
+            self.unindex(key, &record);
+        }
+    }
 }
 
 impl MemoryStore {
@@ -21,9 +46,9 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn records(&self) -> std::sync::MutexGuard<'_, HashMap<SessionKey, Record>> {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // No code path panics while holding the lock, and a poisoned map is still consistent.
-        self.records
+        self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -32,7 +57,7 @@ impl MemoryStore {
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
-        Ok(self.records().get(key).cloned())
+        Ok(self.state().records.get(key).cloned())
     }
 
     async fn save(
@@ -41,23 +66,53 @@ impl SessionStore for MemoryStore {
         record: &Record,
         expected: Option<u64>,
     ) -> Result<Saved, StoreError> {
-        let mut records = self.records();
-        if records.get(key).map(|stored| stored.version) != expected {
+        let mut state = self.state();
+        if state.records.get(key).map(|stored| stored.version) != expected {
             return Ok(Saved::Conflict);
         }
-        records.insert(*key, record.clone());
+        state.remove(key);
+        if let Some(principal) = &record.principal {
+            state
+                .by_principal
+                .entry(principal.clone())
+                .or_default()
+                .insert(*key);
+        }
+        state.records.insert(*key, record.clone());
         Ok(Saved::Written)
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.records().remove(key);
+        self.state().remove(key);
         Ok(())
     }
 
     async fn delete_expired(&self, now: Millis) -> Result<u64, StoreError> {
-        let mut records = self.records();
-        let before = records.len();
-        records.retain(|_, record| !record.is_expired(now));
-        Ok((before - records.len()) as u64)
+        let mut state = self.state();
+        let expired: Vec<SessionKey> = state
+            .records
+            .iter()
+            .filter(|(_, record)| record.is_expired(now))
+            .map(|(key, _)| *key)
+            .collect();
+        for key in &expired {
+            state.remove(key);
+        }
+        Ok(expired.len() as u64)
+    }
+
+    async fn principal_sessions(
+        &self,
+        principal: &str,
+        now: Millis,
+    ) -> Result<Vec<(SessionKey, Record)>, StoreError> {
+        let state = self.state();
+        let keys = state.by_principal.get(principal);
+        Ok(keys
+            .into_iter()
+            .flatten()
+            .filter_map(|key| Some((*key, state.records.get(key)?.clone())))
+            .filter(|(_, record)| !record.is_expired(now))
+            .collect())
     }
 }

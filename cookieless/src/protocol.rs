@@ -122,7 +122,7 @@ async fn commit(session: &Session) -> Result<Outcome, SessionError> {
         return Ok(answer_unchanged(session, loaded.stored.as_ref()));
     }
     let store = &session.shared().store;
-    if loaded.data.is_empty() {
+    if loaded.is_empty() {
         if let Some(stored) = &loaded.stored {
             store.delete(&stored.key).await?;
         }
@@ -137,7 +137,13 @@ async fn commit(session: &Session) -> Result<Outcome, SessionError> {
         previous => {
             let token = Token::generate();
             let now = now_millis();
-            let record = new_record(session, 1, now, now, std::mem::take(&mut loaded.data));
+            // A new token is a new session, begun by the browser making this request.
+            let identity = Identity {
+                principal: loaded.principal.clone(),
+                user_agent: session.request_user_agent().map(str::to_string),
+            };
+            let data = std::mem::take(&mut loaded.data);
+            let record = new_record(session, 1, now, now, data, identity);
             if store.save(&token.key(), &record, None).await? == Saved::Conflict {
                 return Err(SessionError::Contention);
             }
@@ -168,7 +174,11 @@ async fn save_in_place(
 ) -> Result<Outcome, SessionError> {
     let store = &session.shared().store;
     let now = now_millis();
-    if loaded.changed.is_empty() {
+    let identity = Identity {
+        principal: loaded.principal.clone(),
+        user_agent: loaded.user_agent.clone(),
+    };
+    if loaded.changed.is_empty() && !loaded.principal_changed {
         if now.saturating_sub(stored.last_seen) >= session.shared().expiry.touch_interval() {
             let record = new_record(
                 session,
@@ -176,6 +186,7 @@ async fn save_in_place(
                 stored.created,
                 now,
                 loaded.data.clone(),
+                identity,
             );
             // A lost refresh only shortens the idle deadline by the touch interval, so a failure
             // here must not fail a request that read its session successfully.
@@ -187,10 +198,14 @@ async fn save_in_place(
     }
 
     let limit = session.shared().max_size;
-    let (mut version, mut created, mut data) =
-        (stored.version, stored.created, loaded.data.clone());
+    let (mut version, mut created, mut data, mut identity) = (
+        stored.version,
+        stored.created,
+        loaded.data.clone(),
+        identity,
+    );
     for _ in 0..SAVE_ATTEMPTS {
-        let record = new_record(session, version + 1, created, now, data);
+        let record = new_record(session, version + 1, created, now, data, identity.clone());
         if store.save(&stored.key, &record, Some(version)).await? == Saved::Written {
             return Ok(Outcome::Set(stored.token));
         }
@@ -204,6 +219,10 @@ async fn save_in_place(
         if Record::data_size(&data) > limit {
             return Err(SessionError::TooLarge { limit });
         }
+        if !loaded.principal_changed {
+            identity.principal = latest.principal;
+        }
+        identity.user_agent = latest.user_agent;
         (version, created) = (latest.version, latest.created);
     }
     Err(SessionError::Contention)
@@ -220,13 +239,29 @@ fn replay(ours: &Data, changed: &std::collections::BTreeSet<String>, mut latest:
     latest
 }
 
-fn new_record(session: &Session, version: u64, created: u64, now: u64, data: Data) -> Record {
+/// Who a session belongs to and what began it: kept with the record, outside its data.
+#[derive(Clone)]
+struct Identity {
+    principal: Option<String>,
+    user_agent: Option<String>,
+}
+
+fn new_record(
+    session: &Session,
+    version: u64,
+    created: u64,
+    now: u64,
+    data: Data,
+    identity: Identity,
+) -> Record {
     Record {
         version,
         created,
         last_seen: now,
         expires: session.shared().expiry.deadline(created, now),
         data,
+        principal: identity.principal,
+        user_agent: identity.user_agent,
     }
 }
 

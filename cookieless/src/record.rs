@@ -21,6 +21,12 @@ pub struct Record {
     /// When the session dies; stores use it to expire entries without decoding `data`.
     pub expires: Millis,
     pub data: Data,
+    /// Whose session this is (a username, say), for listing and ending a user's sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    /// The browser or app that began the session, as its `User-Agent` said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
 
 impl Record {
@@ -66,6 +72,8 @@ mod tests {
             last_seen: 20,
             expires: 30,
             data,
+            principal: Some("ada".into()),
+            user_agent: None,
         };
         let bytes = record.encode();
         assert_eq!(Record::encoded_expiry(&bytes), Some(30));

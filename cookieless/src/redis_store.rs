@@ -18,15 +18,41 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The latest expiry Redis accepts comfortably (the year 9999); later ones are clamped.
 const LATEST_EXPIRY: Millis = 253_402_300_799_000;
 
-/// Writes the record only if the stored version is the expected one (`''` for none), then sets
-/// the key to expire with the session.
+/// Writes the record only if the stored version is the expected one (`''` for none), sets the key
+/// to expire with the session, and keeps the principal's index (a sorted set of session keys
+/// scored by expiry, itself expiring with its last session) in step.
+///
+/// ARGV: expected version, new version, record, expiry, principal (`''` for none), the session
+/// key's hex, the index keys' prefix, now.
 const SAVE_IF_VERSION: &str = r"
 local stored = redis.call('HGET', KEYS[1], 'v')
 if (stored or '') ~= ARGV[1] then
   return 0
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'r', ARGV[3])
+local previous = redis.call('HGET', KEYS[1], 'p')
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'r', ARGV[3], 'p', ARGV[5])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+if previous and previous ~= '' and previous ~= ARGV[5] then
+  redis.call('ZREM', ARGV[7] .. previous, ARGV[6])
+end
+if ARGV[5] ~= '' then
+  local index = ARGV[7] .. ARGV[5]
+  redis.call('ZADD', index, ARGV[4], ARGV[6])
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', ARGV[8])
+  local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', index, last[2])
+end
+return 1
+";
+
+/// Removes a session and its entry in its principal's index. ARGV: the session key's hex, the
+/// index keys' prefix.
+const DELETE: &str = r"
+local previous = redis.call('HGET', KEYS[1], 'p')
+redis.call('DEL', KEYS[1])
+if previous and previous ~= '' then
+  redis.call('ZREM', ARGV[2] .. previous, ARGV[1])
+end
 return 1
 ";
 
@@ -37,6 +63,7 @@ pub struct RedisStore {
     prefix: String,
     timeout: Duration,
     save_script: redis::Script,
+    delete_script: redis::Script,
 }
 
 impl RedisStore {
@@ -55,6 +82,7 @@ impl RedisStore {
             prefix: prefix.into(),
             timeout: DEFAULT_TIMEOUT,
             save_script: redis::Script::new(SAVE_IF_VERSION),
+            delete_script: redis::Script::new(DELETE),
         })
     }
 
@@ -66,6 +94,10 @@ impl RedisStore {
 
     fn key(&self, key: &SessionKey) -> String {
         format!("{}session:{}", self.prefix, key.to_hex())
+    }
+
+    fn index_prefix(&self) -> String {
+        format!("{}principal:", self.prefix)
     }
 
     async fn bounded<T>(
@@ -112,7 +144,11 @@ impl SessionStore for RedisStore {
             )
             .arg(record.version.to_string())
             .arg(record.encode())
-            .arg(record.expires.min(LATEST_EXPIRY));
+            .arg(record.expires.min(LATEST_EXPIRY))
+            .arg(record.principal.as_deref().unwrap_or_default())
+            .arg(key.to_hex())
+            .arg(self.index_prefix())
+            .arg(crate::expiry::now_millis());
         let written: i64 = self
             .bounded(invocation.invoke_async(&mut connection))
             .await?;
@@ -125,12 +161,42 @@ impl SessionStore for RedisStore {
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         let mut connection = self.connection.clone();
-        let _: i64 = self.bounded(connection.del(self.key(key))).await?;
+        let mut invocation = self.delete_script.key(self.key(key));
+        invocation.arg(key.to_hex()).arg(self.index_prefix());
+        let _: i64 = self
+            .bounded(invocation.invoke_async(&mut connection))
+            .await?;
         Ok(())
     }
 
-    /// Nothing to do: Redis removes every session key when its session expires.
+    /// Nothing to do: Redis removes every session key when its session expires, and every
+    /// principal's index when its last session does.
     async fn delete_expired(&self, _now: Millis) -> Result<u64, StoreError> {
         Ok(0)
+    }
+
+    async fn principal_sessions(
+        &self,
+        principal: &str,
+        now: Millis,
+    ) -> Result<Vec<(SessionKey, Record)>, StoreError> {
+        let mut connection = self.connection.clone();
+        let index = format!("{}{principal}", self.index_prefix());
+        let _: i64 = self
+            .bounded(connection.zrembyscore(&index, "-inf", now))
+            .await?;
+        let members: Vec<String> = self.bounded(connection.zrange(&index, 0, -1)).await?;
+        let mut sessions = Vec::new();
+        for key in members
+            .iter()
+            .filter_map(|member| SessionKey::from_hex(member))
+        {
+            if let Some(record) = self.load(&key).await? {
+                if !record.is_expired(now) && record.principal.as_deref() == Some(principal) {
+                    sessions.push((key, record));
+                }
+            }
+        }
+        Ok(sessions)
     }
 }

@@ -36,7 +36,24 @@ pub struct Session {
 struct Inner {
     shared: Arc<Shared>,
     presented: Presented,
+    /// The request's `User-Agent`, recorded with sessions it begins.
+    user_agent: Option<String>,
     state: Mutex<Option<Loaded>>,
+}
+
+/// The longest `User-Agent` kept with a session.
+const MAX_USER_AGENT: usize = 256;
+
+/// One of a principal's sessions, as [`Session::principal_sessions`] lists them.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionInfo {
+    /// A public identifier: it names the session, and cannot be used as its token.
+    pub id: String,
+    pub created: Millis,
+    pub last_seen: Millis,
+    pub user_agent: Option<String>,
+    /// Whether this is the session of the request that asked.
+    pub current: bool,
 }
 
 /// The session accepted from the store, as it was read.
@@ -60,6 +77,11 @@ pub(crate) struct Loaded {
     pub(crate) rotate: bool,
     /// A write was refused for size; the request's changes are not saved.
     pub(crate) refused: bool,
+    /// Whose session this is.
+    pub(crate) principal: Option<String>,
+    pub(crate) principal_changed: bool,
+    /// What began the stored session.
+    pub(crate) user_agent: Option<String>,
 }
 
 impl Loaded {
@@ -71,16 +93,26 @@ impl Loaded {
             changed: BTreeSet::new(),
             rotate: false,
             refused: false,
+            principal: None,
+            principal_changed: false,
+            user_agent: None,
         }
+    }
+
+    /// Nothing worth storing: no values and no principal.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.data.is_empty() && self.principal.is_none()
     }
 }
 
 impl Session {
-    pub(crate) fn new(shared: Arc<Shared>, presented: Presented) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, presented: Presented, user_agent: Option<&str>) -> Self {
+        let user_agent = user_agent.map(|agent| agent.chars().take(MAX_USER_AGENT).collect());
         Session {
             inner: Arc::new(Inner {
                 shared,
                 presented,
+                user_agent,
                 state: Mutex::new(None),
             }),
         }
@@ -138,13 +170,110 @@ impl Session {
         Ok(())
     }
 
-    /// Ends the session: its values are dropped and its token dies. Values inserted afterwards
-    /// start a new session under a new token.
+    /// Ends the session: its values and principal are dropped and its token dies. Values
+    /// inserted afterwards start a new session under a new token.
     pub async fn destroy(&self) -> Result<(), SessionError> {
         let mut loaded = self.loaded().await?;
         loaded.data.clear();
         loaded.changed.clear();
+        loaded.principal = None;
+        loaded.principal_changed = true;
         loaded.rotate = true;
+        Ok(())
+    }
+
+    /// Whose session this is: the user it was bound to with [`Session::set_principal`].
+    pub async fn principal(&self) -> Result<Option<String>, SessionError> {
+        Ok(self.loaded().await?.principal.clone())
+    }
+
+    /// Binds the session to a user (on login), or unbinds it. A session with a principal is kept
+    /// even without values, and is listed among the principal's sessions.
+    pub async fn set_principal(&self, principal: Option<&str>) -> Result<(), SessionError> {
+        let mut loaded = self.loaded().await?;
+        loaded.principal = principal.map(str::to_string);
+        loaded.principal_changed = true;
+        Ok(())
+    }
+
+    /// Every live session of this session's principal (none without a principal), this one
+    /// marked `current`. This request's own changes show once its response is sent.
+    pub async fn principal_sessions(&self) -> Result<Vec<SessionInfo>, SessionError> {
+        let (principal, current) = {
+            let loaded = self.loaded().await?;
+            (
+                loaded.principal.clone(),
+                loaded.stored.as_ref().map(|stored| stored.key),
+            )
+        };
+        let Some(principal) = principal else {
+            return Ok(Vec::new());
+        };
+        let sessions = self
+            .inner
+            .shared
+            .store
+            .principal_sessions(&principal, now_millis())
+            .await?;
+        let mut infos: Vec<SessionInfo> = sessions
+            .into_iter()
+            .map(|(key, record)| SessionInfo {
+                id: key.public_id(),
+                created: record.created,
+                last_seen: record.last_seen,
+                user_agent: record.user_agent,
+                current: Some(key) == current,
+            })
+            .collect();
+        infos.sort_by(|a, b| {
+            b.current
+                .cmp(&a.current)
+                .then(b.last_seen.cmp(&a.last_seen))
+        });
+        Ok(infos)
+    }
+
+    /// Ends the principal's session with the public `id`; ending the current one is
+    /// [`Session::destroy`]. Returns whether there was such a session.
+    pub async fn end_principal_session(&self, id: &str) -> Result<bool, SessionError> {
+        let Some(target) = self
+            .principal_sessions()
+            .await?
+            .into_iter()
+            .find(|info| info.id == id)
+        else {
+            return Ok(false);
+        };
+        if target.current {
+            self.destroy().await?;
+        } else {
+            self.delete_by_public_id(&target.id).await?;
+        }
+        Ok(true)
+    }
+
+    /// Ends every session of the principal but this one, returning how many ended.
+    pub async fn end_other_principal_sessions(&self) -> Result<usize, SessionError> {
+        let others: Vec<SessionInfo> = self
+            .principal_sessions()
+            .await?
+            .into_iter()
+            .filter(|info| !info.current)
+            .collect();
+        for other in &others {
+            self.delete_by_public_id(&other.id).await?;
+        }
+        Ok(others.len())
+    }
+
+    async fn delete_by_public_id(&self, id: &str) -> Result<(), SessionError> {
+        let principal = self.principal().await?.unwrap_or_default();
+        let store = &self.inner.shared.store;
+        for (key, _) in store.principal_sessions(&principal, now_millis()).await? {
+            if key.public_id() == id {
+                store.delete(&key).await?;
+            }
+        }
         Ok(())
     }
 
@@ -154,6 +283,10 @@ impl Session {
 
     pub(crate) fn presented(&self) -> &Presented {
         &self.inner.presented
+    }
+
+    pub(crate) fn request_user_agent(&self) -> Option<&str> {
+        self.inner.user_agent.as_deref()
     }
 
     /// The state after loading it from the store if that has not happened yet.
@@ -204,6 +337,8 @@ impl Session {
             last_seen: record.last_seen,
         });
         loaded.data = record.data;
+        loaded.principal = record.principal;
+        loaded.user_agent = record.user_agent;
         Ok(loaded)
     }
 }

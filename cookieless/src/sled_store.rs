@@ -10,6 +10,9 @@ use crate::store::{Saved, SessionStore, StoreError};
 use crate::token::SessionKey;
 
 const TREE: &str = "sessions";
+/// The index of sessions by principal: keys are the principal's length (u16, big-endian), the
+/// principal, then the session key; values are empty.
+const PRINCIPALS: &str = "session_principals";
 
 /// Sessions in the `sessions` tree of a sled database, which the application may share for its
 /// own trees.
@@ -18,6 +21,7 @@ const TREE: &str = "sessions";
 #[derive(Clone)]
 pub struct SledStore {
     tree: sled::Tree,
+    principals: sled::Tree,
     flush: GroupFlush,
 }
 
@@ -25,6 +29,7 @@ impl SledStore {
     pub fn new(db: &sled::Db) -> Result<Self, StoreError> {
         Ok(SledStore {
             tree: db.open_tree(TREE).map_err(StoreError::new)?,
+            principals: db.open_tree(PRINCIPALS).map_err(StoreError::new)?,
             flush: GroupFlush::start(db.clone()),
         })
     }
@@ -35,10 +40,29 @@ impl SledStore {
         self.flush.clone()
     }
 
-    fn stored_version(bytes: &[u8]) -> Result<u64, StoreError> {
-        Record::decode(bytes)
-            .map(|record| record.version)
-            .map_err(StoreError::new)
+    fn index_prefix(principal: &str) -> Vec<u8> {
+        let length = u16::try_from(principal.len()).unwrap_or(u16::MAX);
+        let mut prefix = length.to_be_bytes().to_vec();
+        prefix.extend_from_slice(&principal.as_bytes()[..usize::from(length)]);
+        prefix
+    }
+
+    fn index_key(principal: &str, key: &SessionKey) -> Vec<u8> {
+        let mut index_key = Self::index_prefix(principal);
+        index_key.extend_from_slice(key.as_bytes());
+        index_key
+    }
+
+    fn unindex(principals: &sled::Tree, key: &SessionKey, bytes: &[u8]) -> Result<(), StoreError> {
+        if let Some(principal) = Record::decode(bytes)
+            .ok()
+            .and_then(|record| record.principal)
+        {
+            principals
+                .remove(Self::index_key(&principal, key))
+                .map_err(StoreError::new)?;
+        }
+        Ok(())
     }
 }
 
@@ -66,9 +90,27 @@ impl SessionStore for SledStore {
         expected: Option<u64>,
     ) -> Result<Saved, StoreError> {
         let current = self.tree.get(key.as_bytes()).map_err(StoreError::new)?;
-        let current_version = current.as_deref().map(Self::stored_version).transpose()?;
-        if current_version != expected {
+        let current_record = current
+            .as_deref()
+            .map(Record::decode)
+            .transpose()
+            .map_err(StoreError::new)?;
+        if current_record.as_ref().map(|record| record.version) != expected {
             return Ok(Saved::Conflict);
+        }
+        // Indexed before the write, so that a crash in between leaves at worst an entry whose
+        // session is missing, which listing removes.
+        if let Some(principal) = &record.principal {
+            self.principals
+                .insert(Self::index_key(principal, key), &[])
+                .map_err(StoreError::new)?;
+        }
+        if let Some(previous) = current_record.and_then(|current| current.principal) {
+            if record.principal.as_ref() != Some(&previous) {
+                self.principals
+                    .remove(Self::index_key(&previous, key))
+                    .map_err(StoreError::new)?;
+            }
         }
         let swapped = self
             .tree
@@ -82,12 +124,8 @@ impl SessionStore for SledStore {
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        if self
-            .tree
-            .remove(key.as_bytes())
-            .map_err(StoreError::new)?
-            .is_some()
-        {
+        if let Some(removed) = self.tree.remove(key.as_bytes()).map_err(StoreError::new)? {
+            Self::unindex(&self.principals, key, &removed)?;
             self.flush.flush().await?;
         }
         Ok(())
@@ -95,6 +133,7 @@ impl SessionStore for SledStore {
 
     async fn delete_expired(&self, now: Millis) -> Result<u64, StoreError> {
         let tree = self.tree.clone();
+        let principals = self.principals.clone();
         tokio::task::spawn_blocking(move || {
             let mut removed = 0;
             for entry in tree.iter() {
@@ -107,6 +146,9 @@ impl SessionStore for SledStore {
                         .map_err(StoreError::new)?
                         .is_ok()
                 {
+                    if let Ok(bytes) = <[u8; 32]>::try_from(key.as_ref()) {
+                        SledStore::unindex(&principals, &SessionKey::from_bytes(bytes), &value)?;
+                    }
                     removed += 1;
                 }
             }
@@ -114,6 +156,38 @@ impl SessionStore for SledStore {
         })
         .await
         .map_err(StoreError::new)?
+    }
+
+    async fn principal_sessions(
+        &self,
+        principal: &str,
+        now: Millis,
+    ) -> Result<Vec<(SessionKey, Record)>, StoreError> {
+        let prefix = Self::index_prefix(principal);
+        let mut sessions = Vec::new();
+        for entry in self.principals.scan_prefix(&prefix) {
+            let (index_key, _) = entry.map_err(StoreError::new)?;
+            let Ok(bytes) = <[u8; 32]>::try_from(&index_key[prefix.len()..]) else {
+                continue;
+            };
+            let key = SessionKey::from_bytes(bytes);
+            match self.load(&key).await? {
+                Some(record)
+                    if !record.is_expired(now)
+                        && record.principal.as_deref() == Some(principal) =>
+                {
+                    sessions.push((key, record));
+                }
+                // A session that is gone or no longer this principal's leaves its entry behind
+                // only after a crash or an expiry the sweep has not reached: drop it.
+                _ => {
+                    self.principals
+                        .remove(&index_key)
+                        .map_err(StoreError::new)?;
+                }
+            }
+        }
+        Ok(sessions)
     }
 }
 

@@ -50,6 +50,15 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Removes every record whose expiry is at or before `now`, returning how many went.
     async fn delete_expired(&self, now: Millis) -> Result<u64, StoreError>;
+
+    /// Every live session whose record names `principal`, as of `now`. Stores keep an index by
+    /// principal, maintained by `save` and `delete` and cleared of expired entries, so that this
+    /// does not scan every session.
+    async fn principal_sessions(
+        &self,
+        principal: &str,
+        now: Millis,
+    ) -> Result<Vec<(SessionKey, Record)>, StoreError>;
 }
 
 #[async_trait]
@@ -73,5 +82,13 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
 
     async fn delete_expired(&self, now: Millis) -> Result<u64, StoreError> {
         (**self).delete_expired(now).await
+    }
+
+    async fn principal_sessions(
+        &self,
+        principal: &str,
+        now: Millis,
+    ) -> Result<Vec<(SessionKey, Record)>, StoreError> {
+        (**self).principal_sessions(principal, now).await
     }
 }

@@ -71,6 +71,29 @@ impl SessionKey {
         &self.0
     }
 
+    /// Reads [`SessionKey::to_hex`] back.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        if hex.len() != 64 || !hex.is_ascii() {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (byte, pair) in bytes.iter_mut().zip(hex.as_bytes().chunks(2)) {
+            *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        }
+        Some(SessionKey(bytes))
+    }
+
+    /// A name for the session that can be shown and sent around: it identifies the session in
+    /// lists, and since it is a hash of the key (itself a hash of the token), no token can be
+    /// made from it.
+    pub fn public_id(&self) -> String {
+        let digest = Sha256::new()
+            .chain_update(b"cookieless public session id:")
+            .chain_update(self.0)
+            .finalize();
+        URL_SAFE_NO_PAD.encode(&digest[..16])
+    }
+
     /// Lower-case hex, for stores whose keys are text.
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
@@ -113,6 +136,11 @@ mod tests {
         let token = Token::parse(b"AAAAAAAAAAAAAAAAAAAAAA").unwrap();
         assert_eq!(token.key(), token.clone().key());
         assert_eq!(token.key().to_hex().len(), 64);
+        assert_eq!(
+            SessionKey::from_hex(&token.key().to_hex()),
+            Some(token.key())
+        );
+        assert_eq!(SessionKey::from_hex("zz"), None);
         assert!(!format!("{token:?}").contains("AAAA"));
         assert!(!format!("{:?}", token.key()).contains(&token.key().to_hex()));
     }

@@ -34,6 +34,8 @@ for_each_store_and_transport!(
     concurrent_requests_on_one_session_are_serialised,
     another_process_writing_the_same_session_is_merged_key_by_key,
     a_session_ended_by_another_process_stays_ended,
+    a_principal_s_sessions_are_listed_and_ended,
+    a_session_with_only_a_principal_is_kept,
 );
 
 async fn an_empty_session_is_not_stored_and_gets_no_token(fixture: Fixture, transport: Transport) {
@@ -492,4 +494,97 @@ async fn a_session_ended_by_another_process_stays_ended(fixture: Fixture, transp
         second.send("GET", "/keys", Some(&token)).await.session(),
         Some("")
     );
+}
+
+async fn log_in(app: &common::Target, name: &str, user_agent: &str) -> String {
+    let mut request = request("POST", &format!("/log-in/{name}"), None);
+    request
+        .headers_mut()
+        .insert(header::USER_AGENT, user_agent.parse().unwrap());
+    app.call(request).await.token()
+}
+
+async fn a_principal_s_sessions_are_listed_and_ended(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let laptop = log_in(&app, "ada", "Laptop browser").await;
+    let phone = log_in(&app, "ada", "Phone browser").await;
+    let tablet = log_in(&app, "ada", "Tablet browser").await;
+    log_in(&app, "grace", "Other user").await;
+
+    let listed = app.send("GET", "/sessions", Some(&laptop)).await.body;
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert_eq!(listed[0]["current"], true);
+    assert_eq!(listed[0]["user_agent"], "Laptop browser");
+    assert!(listed[1..].iter().all(|info| info["current"] == false));
+    let phone_id = listed
+        .iter()
+        .find(|info| info["user_agent"] == "Phone browser")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for info in listed {
+        let id = info["id"].as_str().unwrap();
+        assert_ne!(id, laptop);
+        // A public id is no token.
+        assert_eq!(
+            app.send("GET", "/counter", Some(id)).await.session(),
+            Some("")
+        );
+    }
+
+    assert_eq!(
+        app.send("DELETE", &format!("/sessions/{phone_id}"), Some(&laptop))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.send("GET", "/counter", Some(&phone)).await.session(),
+        Some("")
+    );
+    assert_eq!(
+        app.send("DELETE", &format!("/sessions/{phone_id}"), Some(&laptop))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let after_phone = app.send("GET", "/sessions", Some(&laptop)).await.body;
+    assert_eq!(after_phone.as_array().unwrap().len(), 2);
+
+    assert_eq!(
+        app.send("POST", "/sessions/end-others", Some(&laptop))
+            .await
+            .body,
+        json!(1)
+    );
+    assert_eq!(
+        app.send("GET", "/counter", Some(&tablet)).await.session(),
+        Some("")
+    );
+    let left = app.send("GET", "/sessions", Some(&laptop)).await;
+    assert_eq!(left.session(), Some(laptop.as_str()));
+    assert_eq!(left.body.as_array().unwrap().len(), 1);
+}
+
+async fn a_session_with_only_a_principal_is_kept(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let token = log_in(&app, "ada", "Browser").await;
+    let reply = app.send("GET", "/untouched", Some(&token)).await;
+    assert_eq!(reply.session(), Some(token.as_str()));
+    // Logging in again rotates: the old token leaves the list with its session.
+    let again = log_in_with(&app, &token, "ada").await;
+    let listed = app.send("GET", "/sessions", Some(&again)).await.body;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.send("GET", "/counter", Some(&token)).await.session(),
+        Some("")
+    );
+}
+
+async fn log_in_with(app: &common::Target, token: &str, name: &str) -> String {
+    app.send("POST", &format!("/log-in/{name}"), Some(token))
+        .await
+        .token()
 }

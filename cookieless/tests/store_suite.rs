@@ -15,6 +15,16 @@ fn record(version: u64, expires: u64, counter: u64) -> Record {
         last_seen: 1,
         expires,
         data,
+        principal: None,
+        user_agent: None,
+    }
+}
+
+fn owned_by(principal: &str, version: u64, expires: u64) -> Record {
+    Record {
+        principal: Some(principal.to_string()),
+        user_agent: Some("test".into()),
+        ..record(version, expires, 0)
     }
 }
 
@@ -23,6 +33,8 @@ for_each_store!(
     saves_are_conditional_on_the_version,
     delete_removes_and_tolerates_missing_sessions,
     delete_expired_removes_exactly_the_expired,
+    sessions_are_listed_by_principal,
+    the_principal_index_follows_changes_deletes_and_expiry,
 );
 
 async fn a_missing_session_loads_as_none(fixture: Fixture) {
@@ -121,4 +133,107 @@ async fn delete_expired_removes_exactly_the_expired(fixture: Fixture) {
         );
     }
     assert_eq!(store.delete_expired(now).await.unwrap(), 0);
+}
+
+async fn sessions_are_listed_by_principal(fixture: Fixture) {
+    let store = fixture.store;
+    let now = cookieless::now_millis();
+    let (ada_one, ada_two, grace) = (
+        Token::generate().key(),
+        Token::generate().key(),
+        Token::generate().key(),
+    );
+    store
+        .save(&ada_one, &owned_by("ada", 1, now + 60_000), None)
+        .await
+        .unwrap();
+    store
+        .save(&ada_two, &owned_by("ada", 1, now + 60_000), None)
+        .await
+        .unwrap();
+    store
+        .save(&grace, &owned_by("grace", 1, now + 60_000), None)
+        .await
+        .unwrap();
+    store
+        .save(&Token::generate().key(), &record(1, now + 60_000, 0), None)
+        .await
+        .unwrap();
+
+    let mut listed: Vec<_> = store
+        .principal_sessions("ada", now)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    listed.sort();
+    let mut expected = vec![ada_one, ada_two];
+    expected.sort();
+    assert_eq!(listed, expected);
+    assert_eq!(
+        store.principal_sessions("grace", now).await.unwrap().len(),
+        1
+    );
+    assert!(store
+        .principal_sessions("nobody", now)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn the_principal_index_follows_changes_deletes_and_expiry(fixture: Fixture) {
+    let store = fixture.store;
+    let now = cookieless::now_millis();
+    let (moved, deleted, expiring) = (
+        Token::generate().key(),
+        Token::generate().key(),
+        Token::generate().key(),
+    );
+    store
+        .save(&moved, &owned_by("ada", 1, now + 60_000), None)
+        .await
+        .unwrap();
+    store
+        .save(&deleted, &owned_by("ada", 1, now + 60_000), None)
+        .await
+        .unwrap();
+    store
+        .save(&expiring, &owned_by("ada", 1, now + 300), None)
+        .await
+        .unwrap();
+    assert_eq!(store.principal_sessions("ada", now).await.unwrap().len(), 3);
+
+    store
+        .save(&moved, &owned_by("grace", 2, now + 60_000), Some(1))
+        .await
+        .unwrap();
+    store.delete(&deleted).await.unwrap();
+    assert_eq!(store.principal_sessions("ada", now).await.unwrap().len(), 1);
+    assert_eq!(
+        store.principal_sessions("grace", now).await.unwrap().len(),
+        1
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let later = cookieless::now_millis();
+    store.delete_expired(later).await.unwrap();
+    assert!(store
+        .principal_sessions("ada", later)
+        .await
+        .unwrap()
+        .is_empty());
+
+    store
+        .save(&moved, &record(3, now + 60_000, 0), Some(2))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .principal_sessions("grace", later)
+            .await
+            .unwrap()
+            .is_empty(),
+        "an unbound session stayed listed"
+    );
 }

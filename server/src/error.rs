@@ -60,6 +60,9 @@ impl IntoResponse for ApiError {
                 "username",
                 "A user with that username already exists.",
             ),
+            ApiError::Users(UserStoreError::Missing) => {
+                detail_response(StatusCode::NOT_FOUND, "Not found.")
+            }
             ApiError::Users(error @ UserStoreError::Unavailable(_)) => {
                 tracing::error!(%error, "user store failed");
                 detail_response(

@@ -75,6 +75,8 @@ on_each_store!(
     bad_bodies_get_4xx_with_json,
     unknown_routes_and_methods_get_json_errors,
     health_answers,
+    a_user_lists_and_ends_their_sessions,
+    a_new_password_ends_the_other_sessions,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -325,4 +327,171 @@ async fn health_answers(mut client: Client) {
     let reply = client.get("/healthz").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, json!({"status": "ok"}));
+}
+
+async fn log_in_as(base: &str, device: &str, username: &str) -> Client {
+    let mut client = common::client_as(base, device);
+    let reply = client
+        .post(
+            "/api/auth/login",
+            json!({"username": username, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    client
+}
+
+async fn a_user_lists_and_ends_their_sessions(client: Client) {
+    let base = client.base.clone();
+    let mut anonymous = Client::new(&base);
+    assert_eq!(
+        anonymous.get("/api/sessions").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        anonymous
+            .send(Method::DELETE, "/api/sessions/whatever", None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let mut laptop = common::client_as(&base, "Laptop");
+    register(&mut laptop, "edsger").await;
+    let mut phone = log_in_as(&base, "Phone", "edsger").await;
+    let mut tablet = log_in_as(&base, "Tablet", "edsger").await;
+    let mut other_user = common::client_as(&base, "Other");
+    register(&mut other_user, "tony").await;
+
+    let listed = laptop.get("/api/sessions").await.body;
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert_eq!(listed[0]["current"], true);
+    assert_eq!(listed[0]["user_agent"], "Laptop");
+    for info in listed {
+        assert!(info["created"].as_str().unwrap().ends_with('Z'));
+        assert!(info["last_seen"].as_str().unwrap().ends_with('Z'));
+    }
+    let phone_id = listed
+        .iter()
+        .find(|info| info["user_agent"] == "Phone")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let path = format!("/api/sessions/{phone_id}");
+    assert_eq!(
+        laptop.send(Method::DELETE, &path, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        phone.get("/api/auth/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(phone.token, None);
+    let again = laptop.send(Method::DELETE, &path, None).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert!(again.body["detail"].is_string());
+    let tony_id = other_user.get("/api/sessions").await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let foreign = laptop
+        .send(Method::DELETE, &format!("/api/sessions/{tony_id}"), None)
+        .await;
+    assert_eq!(
+        foreign.status,
+        StatusCode::NOT_FOUND,
+        "another user's session must be out of reach"
+    );
+    assert_eq!(other_user.get("/api/auth/me").await.status, StatusCode::OK);
+
+    let reply = laptop.post_empty("/api/sessions/revoke-others").await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        tablet.get("/api/auth/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        laptop.get("/api/auth/me").await.body,
+        json!({"username": "edsger"})
+    );
+    assert_eq!(
+        laptop
+            .get("/api/sessions")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn a_new_password_ends_the_other_sessions(client: Client) {
+    let base = client.base.clone();
+    let mut laptop = common::client_as(&base, "Laptop");
+    register(&mut laptop, "frances").await;
+    let mut phone = log_in_as(&base, "Phone", "frances").await;
+
+    let wrong = laptop
+        .post(
+            "/api/auth/password",
+            json!({"current_password": "nope nope", "new_password": "a much better one"}),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let short = laptop
+        .post(
+            "/api/auth/password",
+            json!({"current_password": PASSWORD, "new_password": "short"}),
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        short.body["new_password"],
+        json!(["Use at least 8 characters."])
+    );
+    assert_eq!(phone.get("/api/auth/me").await.status, StatusCode::OK);
+
+    let changed = laptop
+        .post(
+            "/api/auth/password",
+            json!({"current_password": PASSWORD, "new_password": "a much better one"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        phone.get("/api/auth/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        laptop.get("/api/auth/me").await.body,
+        json!({"username": "frances"})
+    );
+
+    let mut fresh = Client::new(&base);
+    let old = fresh
+        .post(
+            "/api/auth/login",
+            json!({"username": "frances", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let new = fresh
+        .post(
+            "/api/auth/login",
+            json!({"username": "frances", "password": "a much better one"}),
+        )
+        .await;
+    assert_eq!(new.status, StatusCode::OK);
+    let mut anonymous = Client::new(&base);
+    let reply = anonymous
+        .post(
+            "/api/auth/password",
+            json!({"current_password": "x", "new_password": "yyyyyyyyy"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }

@@ -260,6 +260,13 @@ impl SessionStore for CountingStore {
     async fn delete_expired(&self, now: Millis) -> Result<u64, StoreError> {
         self.inner.delete_expired(now).await
     }
+    async fn principal_sessions(
+        &self,
+        principal: &str,
+        now: Millis,
+    ) -> Result<Vec<(SessionKey, Record)>, StoreError> {
+        self.inner.principal_sessions(principal, now).await
+    }
 }
 
 async fn counter(session: Session) -> Result<Json<Value>, SessionError> {
@@ -341,6 +348,29 @@ async fn untouched() -> &'static str {
     "ok"
 }
 
+/// Logs in as `name`: rotates and binds the session to the principal.
+async fn log_in(session: Session, Path(name): Path<String>) -> Result<StatusCode, SessionError> {
+    session.rotate().await?;
+    session.set_principal(Some(&name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn sessions(session: Session) -> Result<Json<Value>, SessionError> {
+    Ok(Json(json!(session.principal_sessions().await?)))
+}
+
+async fn end_session(session: Session, Path(id): Path<String>) -> Result<StatusCode, SessionError> {
+    Ok(if session.end_principal_session(&id).await? {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    })
+}
+
+async fn end_others(session: Session) -> Result<Json<Value>, SessionError> {
+    Ok(Json(json!(session.end_other_principal_sessions().await?)))
+}
+
 /// Every route the protocol tests drive.
 pub fn app(layer: SessionLayer) -> Router {
     Router::new()
@@ -356,5 +386,9 @@ pub fn app(layer: SessionLayer) -> Router {
         .route("/blob/{size}", post(blob))
         .route("/fail", post(fail))
         .route("/untouched", get(untouched))
+        .route("/log-in/{name}", post(log_in))
+        .route("/sessions", get(sessions))
+        .route("/sessions/{id}", axum::routing::delete(end_session))
+        .route("/sessions/end-others", post(end_others))
         .layer(layer)
 }

@@ -1,7 +1,8 @@
-//! Accounts: register, log in, log out, and who am I.
+//! Accounts: register, log in, log out, who am I, and a new password. The logged-in user is the
+//! session's principal, so that the session store can list a user's sessions.
 
-use app::api::{paths, Credentials, Level, UserInfo};
-use app::validation::registration_errors;
+use app::api::{paths, Credentials, FieldErrors, Level, PasswordChange, UserInfo};
+use app::validation::{password_errors, registration_errors};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,15 +16,13 @@ use crate::password;
 use crate::state::AppState;
 use crate::users::User;
 
-/// The session key of the logged-in user's name.
-const USER: &str = "user";
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::REGISTER, post(register))
         .route(paths::LOGIN, post(login))
         .route(paths::LOGOUT, post(logout))
         .route(paths::ME, get(me))
+        .route(paths::PASSWORD, post(change_password))
 }
 
 async fn register(
@@ -80,8 +79,16 @@ async fn login(
 /// token seen before login is worthless after it).
 async fn log_in(session: &Session, username: &str) -> Result<(), ApiError> {
     session.rotate().await?;
-    session.insert(USER, username).await?;
+    session.set_principal(Some(username)).await?;
     Ok(())
+}
+
+/// The logged-in user's name, or 401.
+pub async fn logged_in_user(session: &Session) -> Result<String, ApiError> {
+    session
+        .principal()
+        .await?
+        .ok_or_else(ApiError::unauthenticated)
 }
 
 async fn logout(session: Session) -> Result<StatusCode, ApiError> {
@@ -90,9 +97,40 @@ async fn logout(session: Session) -> Result<StatusCode, ApiError> {
 }
 
 async fn me(session: Session) -> Result<Json<UserInfo>, ApiError> {
-    let username = session
-        .get(USER)
-        .await?
-        .ok_or_else(ApiError::unauthenticated)?;
+    let username = logged_in_user(&session).await?;
     Ok(Json(UserInfo { username }))
+}
+
+/// A new password ends every other session of the user: whoever knew the old one is out.
+async fn change_password(
+    State(state): State<AppState>,
+    session: Session,
+    JsonBody(change): JsonBody<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let username = logged_in_user(&session).await?;
+    let errors = password_errors(&change.new_password);
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(FieldErrors::from([(
+            "new_password".to_string(),
+            errors,
+        )])));
+    }
+    let user = state.users.find(&username).await?;
+    if !password::verify(change.current_password, user.map(|user| user.password_hash)).await {
+        return Err(ApiError::detail(
+            StatusCode::UNAUTHORIZED,
+            "The current password is wrong.",
+        ));
+    }
+    let hash = password::hash(change.new_password).await?;
+    state.users.set_password_hash(&username, &hash).await?;
+    let ended = session.end_other_principal_sessions().await?;
+    tracing::info!(%username, ended, "password changed");
+    flash::push(
+        &session,
+        Level::Success,
+        "Your password is changed. Your other sessions have ended.",
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -4,6 +4,7 @@ mod auth;
 mod counter;
 mod messages;
 mod server_fns;
+mod sessions;
 
 use axum::Router;
 use http::StatusCode;
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .merge(counter::router())
         .merge(messages::router())
         .merge(server_fns::router())
+        .merge(sessions::router())
         .method_not_allowed_fallback(method_not_allowed)
 }
 

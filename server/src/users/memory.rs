@@ -33,4 +33,11 @@ impl UserStore for MemoryUsers {
     async fn find(&self, username: &str) -> Result<Option<User>, UserStoreError> {
         Ok(self.users().get(username).cloned())
     }
+
+    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserStoreError> {
+        let mut users = self.users();
+        let user = users.get_mut(username).ok_or(UserStoreError::Missing)?;
+        user.password_hash = hash.to_string();
+        Ok(())
+    }
 }

@@ -23,6 +23,8 @@ pub struct User {
 pub enum UserStoreError {
     #[error("the username is taken")]
     Taken,
+    #[error("no such user")]
+    Missing,
     #[error("the user store is unavailable: {0}")]
     Unavailable(String),
 }
@@ -33,4 +35,7 @@ pub trait UserStore: Send + Sync + 'static {
     async fn create(&self, user: &User) -> Result<(), UserStoreError>;
 
     async fn find(&self, username: &str) -> Result<Option<User>, UserStoreError>;
+
+    /// Replaces an existing user's password hash; durable when it returns.
+    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserStoreError>;
 }

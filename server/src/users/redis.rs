@@ -57,6 +57,26 @@ impl UserStore for RedisUsers {
         }
     }
 
+    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserStoreError> {
+        let mut user = self.find(username).await?.ok_or(UserStoreError::Missing)?;
+        user.password_hash = hash.to_string();
+        let value = serde_json::to_string(&user).map_err(unavailable)?;
+        let mut connection = self.connection.clone();
+        let replaced: bool = bounded(
+            redis::cmd("SET")
+                .arg(self.key(username))
+                .arg(value)
+                .arg("XX")
+                .query_async(&mut connection),
+        )
+        .await?;
+        if replaced {
+            Ok(())
+        } else {
+            Err(UserStoreError::Missing)
+        }
+    }
+
     async fn find(&self, username: &str) -> Result<Option<User>, UserStoreError> {
         let mut connection = self.connection.clone();
         let value: Option<String> = bounded(connection.get(self.key(username))).await?;

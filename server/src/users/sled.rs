@@ -33,6 +33,16 @@ impl UserStore for SledUsers {
         self.flush.flush().await.map_err(unavailable)
     }
 
+    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserStoreError> {
+        let mut user = self.find(username).await?.ok_or(UserStoreError::Missing)?;
+        user.password_hash = hash.to_string();
+        let value = serde_json::to_vec(&user).map_err(unavailable)?;
+        self.tree
+            .insert(username.as_bytes(), value)
+            .map_err(unavailable)?;
+        self.flush.flush().await.map_err(unavailable)
+    }
+
     async fn find(&self, username: &str) -> Result<Option<User>, UserStoreError> {
         let Some(bytes) = self.tree.get(username.as_bytes()).map_err(unavailable)? else {
             return Ok(None);

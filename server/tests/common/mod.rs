@@ -33,6 +33,18 @@ pub struct Client {
     http: reqwest::Client,
 }
 
+/// A client that names itself, as a browser on some device would.
+pub fn client_as(base: &str, user_agent: &str) -> Client {
+    Client {
+        base: base.trim_end_matches('/').to_string(),
+        token: None,
+        http: reqwest::Client::builder()
+            .user_agent(user_agent)
+            .build()
+            .unwrap(),
+    }
+}
+
 impl Client {
     pub fn new(base: &str) -> Self {
         Client {
