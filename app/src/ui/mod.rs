@@ -3,6 +3,7 @@
 mod auth;
 mod config;
 mod counter;
+mod devices;
 mod home;
 mod nav;
 mod notices;
@@ -17,6 +18,7 @@ use leptos_router::path;
 
 use crate::api::{paths, Level, UserInfo};
 use auth::{LoginPage, RegisterPage};
+use devices::DevicesPage;
 use home::HomePage;
 use nav::NavBar;
 use notices::{provide_notices, use_notices, NoticeList};
@@ -50,6 +52,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage />
                     <Route path=path!("/login") view=LoginPage />
                     <Route path=path!("/register") view=RegisterPage />
+                    <Route path=path!("/devices") view=DevicesPage />
                 </Routes>
             </main>
         </Router>
