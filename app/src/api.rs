@@ -43,6 +43,39 @@ pub struct SessionSummary {
     pub current: bool,
 }
 
+/// A note as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub id: u64,
+    pub title: String,
+    pub body: String,
+    /// RFC 3339, UTC.
+    pub created: String,
+    /// RFC 3339, UTC.
+    pub updated: String,
+}
+
+/// `POST /api/notes` and `PUT /api/notes/{id}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteInput {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+}
+
+/// One page of a list, as Django REST Framework pages them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// How many items there are on all pages.
+    pub count: u64,
+    /// The next page's URL, if there is one.
+    pub next: Option<String>,
+    /// The previous page's URL, if there is one.
+    pub previous: Option<String>,
+    pub results: Vec<T>,
+}
+
 /// `GET /api/counter` and `POST /api/counter/increment`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counter {
@@ -92,6 +125,7 @@ pub mod paths {
     pub const PASSWORD: &str = "/api/auth/password";
     pub const SESSIONS: &str = "/api/sessions";
     pub const REVOKE_OTHER_SESSIONS: &str = "/api/sessions/revoke-others";
+    pub const NOTES: &str = "/api/notes";
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The rules a new account must meet, checked by the server and offered to the client so that it
 //! can say what is wrong before it asks.
 
-use crate::api::{Credentials, FieldErrors};
+use crate::api::{Credentials, FieldErrors, NoteInput};
 
 pub const USERNAME_MIN: usize = 3;
 pub const USERNAME_MAX: usize = 32;
@@ -41,6 +41,30 @@ pub fn password_errors(password: &str) -> Vec<String> {
     }
 }
 
+pub const NOTE_TITLE_MAX: usize = 200;
+pub const NOTE_BODY_MAX: usize = 10_000;
+
+/// Every rule a note breaks, by field; empty when it may be saved.
+pub fn note_errors(note: &NoteInput) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    let title = note.title.trim().chars().count();
+    if title == 0 {
+        errors.insert("title".into(), vec!["This field may not be blank.".into()]);
+    } else if title > NOTE_TITLE_MAX {
+        errors.insert(
+            "title".into(),
+            vec![format!("Use at most {NOTE_TITLE_MAX} characters.")],
+        );
+    }
+    if note.body.chars().count() > NOTE_BODY_MAX {
+        errors.insert(
+            "body".into(),
+            vec![format!("Use at most {NOTE_BODY_MAX} characters.")],
+        );
+    }
+    errors
+}
+
 /// Every rule a registration breaks, by field; empty when it may go ahead.
 pub fn registration_errors(credentials: &Credentials) -> FieldErrors {
     [
@@ -62,6 +86,19 @@ mod tests {
             username: username.into(),
             password: password.into(),
         }
+    }
+
+    #[test]
+    fn notes_need_a_title_and_fit_the_limits() {
+        let note = |title: &str, body: &str| NoteInput {
+            title: title.into(),
+            body: body.into(),
+        };
+        assert!(note_errors(&note("Groceries", "")).is_empty());
+        assert!(note_errors(&note(&"t".repeat(200), &"b".repeat(10_000))).is_empty());
+        assert!(note_errors(&note("  ", "")).contains_key("title"));
+        assert!(note_errors(&note(&"t".repeat(201), "")).contains_key("title"));
+        assert!(note_errors(&note("ok", &"b".repeat(10_001))).contains_key("body"));
     }
 
     #[test]

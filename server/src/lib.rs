@@ -5,6 +5,7 @@ pub mod config;
 mod error;
 mod flash;
 mod json;
+pub mod notes;
 mod password;
 mod spa;
 mod state;
@@ -23,6 +24,7 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 pub use crate::config::{Config, StoreKind};
+use crate::notes::{MemoryNotes, NoteStore, RedisNotes, SledNotes};
 use crate::state::AppState;
 use crate::users::{MemoryUsers, RedisUsers, SledUsers, UserStore};
 
@@ -61,6 +63,7 @@ impl App {
         let Stores {
             sessions,
             users,
+            notes,
             db,
         } = Stores::open(config).await?;
         let expiry = Expiry {
@@ -75,7 +78,7 @@ impl App {
             .merge(api::router().layer(session_layer))
             .route("/api", any(api::not_found))
             .route("/api/{*rest}", any(api::not_found))
-            .with_state(AppState { users });
+            .with_state(AppState { users, notes });
         router = match &config.static_dir {
             Some(dir) => router.fallback_service(spa::service(dir)?),
             None => router.fallback(api::not_found),
@@ -109,6 +112,7 @@ impl App {
 struct Stores {
     sessions: Arc<dyn SessionStore>,
     users: Arc<dyn UserStore>,
+    notes: Arc<dyn NoteStore>,
     /// The sled database to flush on shutdown, with `--store sled`.
     db: Option<sled::Db>,
 }
@@ -124,15 +128,18 @@ impl Stores {
                 let db = sled::open(&config.data_dir).map_err(database_error)?;
                 let sessions = SledStore::new(&db)?;
                 let users = SledUsers::new(&db, sessions.group_flush()).map_err(database_error)?;
+                let notes = SledNotes::new(&db, sessions.group_flush()).map_err(database_error)?;
                 Ok(Stores {
                     sessions: Arc::new(sessions),
                     users: Arc::new(users),
+                    notes: Arc::new(notes),
                     db: Some(db),
                 })
             }
             StoreKind::Memory => Ok(Stores {
                 sessions: Arc::new(MemoryStore::new()),
                 users: Arc::new(MemoryUsers::default()),
+                notes: Arc::new(MemoryNotes::default()),
                 db: None,
             }),
             StoreKind::Redis(url) => {
@@ -146,9 +153,13 @@ impl Stores {
                 let users = RedisUsers::connect(url, &config.redis_prefix)
                     .await
                     .map_err(|error| redis_error(error.to_string()))?;
+                let notes = RedisNotes::connect(url, &config.redis_prefix)
+                    .await
+                    .map_err(|error| redis_error(error.to_string()))?;
                 Ok(Stores {
                     sessions: Arc::new(sessions),
                     users: Arc::new(users),
+                    notes: Arc::new(notes),
                     db: None,
                 })
             }

@@ -6,7 +6,7 @@ use clap::Parser;
 use common::Client;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 use server::{App, Config};
 
 /// A server in this process on a free port, on the given store, with what must outlive it.
@@ -77,6 +77,11 @@ on_each_store!(
     health_answers,
     a_user_lists_and_ends_their_sessions,
     a_new_password_ends_the_other_sessions,
+    notes_need_a_login,
+    notes_are_created_read_updated_and_deleted,
+    notes_are_validated,
+    notes_are_private_to_their_owner,
+    notes_are_paged_newest_first,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -494,4 +499,166 @@ async fn a_new_password_ends_the_other_sessions(client: Client) {
         )
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn notes_need_a_login(mut client: Client) {
+    for (method, path) in [
+        (Method::GET, "/api/notes"),
+        (Method::GET, "/api/notes/1"),
+        (Method::DELETE, "/api/notes/1"),
+    ] {
+        let reply = client.send(method, path, None).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let reply = client
+        .post("/api/notes", json!({"title": "t", "body": "b"}))
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn notes_are_created_read_updated_and_deleted(mut client: Client) {
+    register(&mut client, "niklaus").await;
+    let created = client
+        .post("/api/notes", json!({"title": "Groceries", "body": "Milk"}))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    assert_eq!(created.body["title"], "Groceries");
+    assert_eq!(created.body["body"], "Milk");
+    assert!(created.body["created"].as_str().unwrap().ends_with('Z'));
+    let path = format!("/api/notes/{}", created.body["id"]);
+
+    assert_eq!(client.get(&path).await.body, created.body);
+    let updated = client
+        .send(
+            Method::PUT,
+            &path,
+            Some(json!({"title": "Groceries", "body": "Milk, eggs"})),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK);
+    assert_eq!(updated.body["body"], "Milk, eggs");
+    assert_eq!(client.get(&path).await.body["body"], "Milk, eggs");
+
+    // The notes belong to the user, not to the session: a new login sees them.
+    client.post_empty("/api/auth/logout").await;
+    client
+        .post(
+            "/api/auth/login",
+            json!({"username": "niklaus", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(client.get("/api/notes").await.body["count"], 1);
+
+    assert_eq!(
+        client.send(Method::DELETE, &path, None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(client.get(&path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        client.send(Method::DELETE, &path, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        client.get("/api/notes/not-a-number").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn notes_are_validated(mut client: Client) {
+    register(&mut client, "barbara_l").await;
+    let reply = client
+        .post("/api/notes", json!({"title": "  ", "body": "x"}))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["title"], json!(["This field may not be blank."]));
+    let reply = client
+        .post(
+            "/api/notes",
+            json!({"title": "t".repeat(201), "body": "b".repeat(10_001)}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.body["title"][0].is_string());
+    assert!(reply.body["body"][0].is_string());
+    let reply = client.post("/api/notes", json!({"title": 5})).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.body["detail"].is_string());
+    assert_eq!(client.get("/api/notes").await.body["count"], 0);
+}
+
+async fn notes_are_private_to_their_owner(mut client: Client) {
+    register(&mut client, "alice").await;
+    let note = client
+        .post("/api/notes", json!({"title": "Secret", "body": "mine"}))
+        .await
+        .body;
+    let path = format!("/api/notes/{}", note["id"]);
+    let mut eve = Client::new(&client.base);
+    register(&mut eve, "eve").await;
+    assert_eq!(eve.get(&path).await.status, StatusCode::NOT_FOUND);
+    let reply = eve
+        .send(
+            Method::PUT,
+            &path,
+            Some(json!({"title": "Mine now", "body": ""})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        eve.send(Method::DELETE, &path, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(eve.get("/api/notes").await.body["count"], 0);
+    assert_eq!(client.get(&path).await.body["title"], "Secret");
+}
+
+async fn notes_are_paged_newest_first(mut client: Client) {
+    register(&mut client, "grace_h").await;
+    for number in 1..=23 {
+        let reply = client
+            .post(
+                "/api/notes",
+                json!({"title": format!("Note {number}"), "body": ""}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+    }
+    let first = client.get("/api/notes").await.body;
+    assert_eq!(first["count"], 23);
+    assert_eq!(first["previous"], Value::Null);
+    assert!(first["next"]
+        .as_str()
+        .unwrap()
+        .ends_with("/api/notes?page=2"));
+    assert!(first["next"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+    let titles: Vec<_> = first["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|note| note["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        titles,
+        (14..=23)
+            .rev()
+            .map(|n| format!("Note {n}"))
+            .collect::<Vec<_>>()
+    );
+
+    let last = client.get("/api/notes?page=3").await.body;
+    assert_eq!(last["results"].as_array().unwrap().len(), 3);
+    assert_eq!(last["results"][2]["title"], "Note 1");
+    assert_eq!(last["next"], Value::Null);
+    assert!(last["previous"]
+        .as_str()
+        .unwrap()
+        .ends_with("/api/notes?page=2"));
+    for page in ["4", "0", "abc", "-1"] {
+        let reply = client.get(&format!("/api/notes?page={page}")).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "page {page}");
+        assert_eq!(reply.body, json!({"detail": "Invalid page."}));
+    }
 }

@@ -3,6 +3,7 @@
 mod auth;
 mod counter;
 mod messages;
+mod notes;
 mod server_fns;
 mod sessions;
 
@@ -19,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .merge(messages::router())
         .merge(server_fns::router())
         .merge(sessions::router())
+        .merge(notes::router())
         .method_not_allowed_fallback(method_not_allowed)
 }
 

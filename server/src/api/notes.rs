@@ -1,0 +1,167 @@
+//! The user's notes: a paginated list, newest first, and one note at a time. Only the owner sees
+//! a note; to anyone else it does not exist.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use app::api::{paths, Note, NoteInput, Page};
+use app::validation::note_errors;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use cookieless::Session;
+use http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+
+use super::auth::logged_in_user;
+use crate::error::ApiError;
+use crate::json::JsonBody;
+use crate::notes::StoredNote;
+use crate::state::AppState;
+
+/// Notes per page.
+const PAGE_SIZE: usize = 10;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::NOTES, get(list).post(create))
+        .route(
+            &format!("{}/{{id}}", paths::NOTES),
+            get(read).put(update).delete(remove),
+        )
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<Note>>, ApiError> {
+    let owner = logged_in_user(&session).await?;
+    let invalid = || ApiError::detail(StatusCode::NOT_FOUND, "Invalid page.");
+    let page = match query.page.as_deref() {
+        None => 1,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|page| *page >= 1)
+            .ok_or_else(invalid)?,
+    };
+    let (count, notes) = state
+        .notes
+        .page(&owner, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+        .await?;
+    let pages = (count as usize).div_ceil(PAGE_SIZE).max(1);
+    if page > pages {
+        return Err(invalid());
+    }
+    let link = |page: usize| format!("{}{}?page={page}", origin(&headers), paths::NOTES);
+    Ok(Json(Page {
+        count,
+        next: (page < pages).then(|| link(page + 1)),
+        previous: (page > 1).then(|| link(page - 1)),
+        results: notes.into_iter().map(shown).collect(),
+    }))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    session: Session,
+    JsonBody(input): JsonBody<NoteInput>,
+) -> Result<(StatusCode, Json<Note>), ApiError> {
+    let owner = logged_in_user(&session).await?;
+    validate(&input)?;
+    let note = state
+        .notes
+        .create(&owner, input.title.trim(), &input.body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(shown(note))))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Json<Note>, ApiError> {
+    let owner = logged_in_user(&session).await?;
+    let note = state.notes.get(&owner, note_id(&id)?).await?;
+    note.map(|note| Json(shown(note))).ok_or_else(not_found)
+}
+
+async fn update(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<NoteInput>,
+) -> Result<Json<Note>, ApiError> {
+    let owner = logged_in_user(&session).await?;
+    let id = note_id(&id)?;
+    validate(&input)?;
+    let note = state
+        .notes
+        .update(&owner, id, input.title.trim(), &input.body)
+        .await?;
+    note.map(|note| Json(shown(note))).ok_or_else(not_found)
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let owner = logged_in_user(&session).await?;
+    if state.notes.delete(&owner, note_id(&id)?).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found())
+    }
+}
+
+fn validate(input: &NoteInput) -> Result<(), ApiError> {
+    let errors = note_errors(input);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(errors))
+    }
+}
+
+/// Ids that are not numbers name no note.
+fn note_id(text: &str) -> Result<u64, ApiError> {
+    text.parse().map_err(|_| not_found())
+}
+
+fn not_found() -> ApiError {
+    ApiError::detail(StatusCode::NOT_FOUND, "Not found.")
+}
+
+/// `scheme://host` of the request, for the absolute links DRF-style pages carry.
+fn origin(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|proto| proto.to_str().ok())
+        .filter(|proto| *proto == "https")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+fn shown(note: StoredNote) -> Note {
+    let time = |millis| {
+        humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(millis)).to_string()
+    };
+    Note {
+        id: note.id,
+        title: note.title,
+        body: note.body,
+        created: time(note.created),
+        updated: time(note.updated),
+    }
+}

@@ -1,0 +1,95 @@
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use cookieless::now_millis;
+
+use super::{NoteStore, StoreError, StoredNote};
+
+/// Notes in process memory, for `--store memory`.
+#[derive(Default)]
+pub struct MemoryNotes {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    last_id: u64,
+    notes: BTreeMap<(String, u64), StoredNote>,
+}
+
+impl MemoryNotes {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl NoteStore for MemoryNotes {
+    async fn create(&self, owner: &str, title: &str, body: &str) -> Result<StoredNote, StoreError> {
+        let mut state = self.state();
+        state.last_id += 1;
+        let now = now_millis();
+        let note = StoredNote {
+            id: state.last_id,
+            owner: owner.to_string(),
+            title: title.to_string(),
+            body: body.to_string(),
+            created: now,
+            updated: now,
+        };
+        state
+            .notes
+            .insert((owner.to_string(), note.id), note.clone());
+        Ok(note)
+    }
+
+    async fn page(
+        &self,
+        owner: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(u64, Vec<StoredNote>), StoreError> {
+        let state = self.state();
+        let owned = state
+            .notes
+            .range((owner.to_string(), 0)..=(owner.to_string(), u64::MAX))
+            .map(|(_, note)| note);
+        let count = owned.clone().count() as u64;
+        Ok((
+            count,
+            owned.rev().skip(offset).take(limit).cloned().collect(),
+        ))
+    }
+
+    async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, StoreError> {
+        Ok(self.state().notes.get(&(owner.to_string(), id)).cloned())
+    }
+
+    async fn update(
+        &self,
+        owner: &str,
+        id: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<Option<StoredNote>, StoreError> {
+        let mut state = self.state();
+        let Some(note) = state.notes.get_mut(&(owner.to_string(), id)) else {
+            return Ok(None);
+        };
+        note.title = title.to_string();
+        note.body = body.to_string();
+        note.updated = now_millis();
+        Ok(Some(note.clone()))
+    }
+
+    async fn delete(&self, owner: &str, id: u64) -> Result<bool, StoreError> {
+        Ok(self
+            .state()
+            .notes
+            .remove(&(owner.to_string(), id))
+            .is_some())
+    }
+}

@@ -1,0 +1,54 @@
+//! The demo's per-user notes: the application's own data, behind a small trait with a store per
+//! backend, next to the users.
+
+mod memory;
+mod redis;
+mod sled;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use self::memory::MemoryNotes;
+pub use self::redis::RedisNotes;
+pub use self::sled::SledNotes;
+use crate::users::UserStoreError as StoreError;
+
+/// A stored note. Times are milliseconds since the Unix epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredNote {
+    pub id: u64,
+    pub owner: String,
+    pub title: String,
+    pub body: String,
+    pub created: u64,
+    pub updated: u64,
+}
+
+#[async_trait]
+pub trait NoteStore: Send + Sync + 'static {
+    /// Adds a note with a new id, larger than every id before it.
+    async fn create(&self, owner: &str, title: &str, body: &str) -> Result<StoredNote, StoreError>;
+
+    /// How many notes `owner` has, and up to `limit` of them after skipping `offset`, newest first.
+    async fn page(
+        &self,
+        owner: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(u64, Vec<StoredNote>), StoreError>;
+
+    /// The note with `id` if `owner` owns it.
+    async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, StoreError>;
+
+    /// Replaces the title and body of `owner`'s note `id`; `None` if there is no such note.
+    async fn update(
+        &self,
+        owner: &str,
+        id: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<Option<StoredNote>, StoreError>;
+
+    /// Removes `owner`'s note `id`; whether there was one.
+    async fn delete(&self, owner: &str, id: u64) -> Result<bool, StoreError>;
+}

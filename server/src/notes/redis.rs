@@ -1,0 +1,151 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cookieless::now_millis;
+use redis::aio::ConnectionManager;
+use redis::AsyncCommands;
+
+use super::{NoteStore, StoreError, StoredNote};
+
+/// How long a Redis call may take before the request gets a 503.
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Notes as JSON under `{prefix}note:{id}`, each owner's ids in a sorted set
+/// `{prefix}notes:{owner}`, ids from the counter `{prefix}note-ids`. Application data: no expiry.
+pub struct RedisNotes {
+    connection: ConnectionManager,
+    prefix: String,
+}
+
+impl RedisNotes {
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let connection = bounded(ConnectionManager::new(client)).await?;
+        Ok(RedisNotes {
+            connection,
+            prefix: prefix.to_string(),
+        })
+    }
+
+    fn note_key(&self, id: u64) -> String {
+        format!("{}note:{id}", self.prefix)
+    }
+
+    fn owner_key(&self, owner: &str) -> String {
+        format!("{}notes:{owner}", self.prefix)
+    }
+
+    async fn write(&self, note: &StoredNote) -> Result<(), StoreError> {
+        let value = serde_json::to_string(note).map_err(unavailable)?;
+        let mut connection = self.connection.clone();
+        bounded(
+            redis::pipe()
+                .atomic()
+                .set(self.note_key(note.id), value)
+                .ignore()
+                .zadd(self.owner_key(&note.owner), note.id, note.id)
+                .ignore()
+                .query_async::<()>(&mut connection),
+        )
+        .await
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+async fn bounded<T>(
+    call: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(TIMEOUT, call)
+        .await
+        .map_err(|_| unavailable(format!("no answer from Redis within {TIMEOUT:?}")))?
+        .map_err(unavailable)
+}
+
+#[async_trait]
+impl NoteStore for RedisNotes {
+    async fn create(&self, owner: &str, title: &str, body: &str) -> Result<StoredNote, StoreError> {
+        let mut connection = self.connection.clone();
+        let id: u64 = bounded(connection.incr(format!("{}note-ids", self.prefix), 1)).await?;
+        let now = now_millis();
+        let note = StoredNote {
+            id,
+            owner: owner.to_string(),
+            title: title.to_string(),
+            body: body.to_string(),
+            created: now,
+            updated: now,
+        };
+        self.write(&note).await?;
+        Ok(note)
+    }
+
+    async fn page(
+        &self,
+        owner: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(u64, Vec<StoredNote>), StoreError> {
+        let mut connection = self.connection.clone();
+        let key = self.owner_key(owner);
+        let count: u64 = bounded(connection.zcard(&key)).await?;
+        if limit == 0 {
+            return Ok((count, Vec::new()));
+        }
+        let stop = (offset + limit - 1) as isize;
+        let ids: Vec<u64> = bounded(connection.zrevrange(&key, offset as isize, stop)).await?;
+        let mut notes = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(note) = self.get(owner, id).await? {
+                notes.push(note);
+            }
+        }
+        Ok((count, notes))
+    }
+
+    async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, StoreError> {
+        let mut connection = self.connection.clone();
+        let value: Option<String> = bounded(connection.get(self.note_key(id))).await?;
+        let note = value
+            .map(|value| serde_json::from_str::<StoredNote>(&value).map_err(unavailable))
+            .transpose()?;
+        Ok(note.filter(|note| note.owner == owner))
+    }
+
+    async fn update(
+        &self,
+        owner: &str,
+        id: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<Option<StoredNote>, StoreError> {
+        let Some(mut note) = self.get(owner, id).await? else {
+            return Ok(None);
+        };
+        note.title = title.to_string();
+        note.body = body.to_string();
+        note.updated = now_millis();
+        self.write(&note).await?;
+        Ok(Some(note))
+    }
+
+    async fn delete(&self, owner: &str, id: u64) -> Result<bool, StoreError> {
+        if self.get(owner, id).await?.is_none() {
+            return Ok(false);
+        }
+        let mut connection = self.connection.clone();
+        bounded(
+            redis::pipe()
+                .atomic()
+                .del(self.note_key(id))
+                .ignore()
+                .zrem(self.owner_key(owner), id)
+                .ignore()
+                .query_async::<()>(&mut connection),
+        )
+        .await?;
+        Ok(true)
+    }
+}

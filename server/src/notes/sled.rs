@@ -1,0 +1,125 @@
+use async_trait::async_trait;
+use cookieless::{now_millis, GroupFlush};
+
+use super::{NoteStore, StoreError, StoredNote};
+
+/// Notes in the `notes` tree of the same sled database as the sessions and users, keyed by
+/// owner (length-prefixed) then id (big-endian), so that one owner's notes sort by id.
+pub struct SledNotes {
+    db: sled::Db,
+    tree: sled::Tree,
+    flush: GroupFlush,
+}
+
+impl SledNotes {
+    pub fn new(db: &sled::Db, flush: GroupFlush) -> Result<Self, sled::Error> {
+        Ok(SledNotes {
+            db: db.clone(),
+            tree: db.open_tree("notes")?,
+            flush,
+        })
+    }
+
+    fn prefix(owner: &str) -> Vec<u8> {
+        let length = u16::try_from(owner.len()).unwrap_or(u16::MAX);
+        let mut prefix = length.to_be_bytes().to_vec();
+        prefix.extend_from_slice(&owner.as_bytes()[..usize::from(length)]);
+        prefix
+    }
+
+    fn key(owner: &str, id: u64) -> Vec<u8> {
+        let mut key = Self::prefix(owner);
+        key.extend_from_slice(&id.to_be_bytes());
+        key
+    }
+
+    async fn write(&self, note: &StoredNote) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(note).map_err(unavailable)?;
+        self.tree
+            .insert(Self::key(&note.owner, note.id), value)
+            .map_err(unavailable)?;
+        self.flush.flush().await.map_err(unavailable)
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+fn decode(bytes: &[u8]) -> Result<StoredNote, StoreError> {
+    serde_json::from_slice(bytes).map_err(unavailable)
+}
+
+#[async_trait]
+impl NoteStore for SledNotes {
+    async fn create(&self, owner: &str, title: &str, body: &str) -> Result<StoredNote, StoreError> {
+        let now = now_millis();
+        let note = StoredNote {
+            // sled's ids grow monotonically, across restarts too.
+            id: self.db.generate_id().map_err(unavailable)? + 1,
+            owner: owner.to_string(),
+            title: title.to_string(),
+            body: body.to_string(),
+            created: now,
+            updated: now,
+        };
+        self.write(&note).await?;
+        Ok(note)
+    }
+
+    async fn page(
+        &self,
+        owner: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(u64, Vec<StoredNote>), StoreError> {
+        let prefix = Self::prefix(owner);
+        let count = self.tree.scan_prefix(&prefix).count() as u64;
+        let notes = self
+            .tree
+            .scan_prefix(&prefix)
+            .rev()
+            .skip(offset)
+            .take(limit)
+            .map(|entry| decode(&entry.map_err(unavailable)?.1))
+            .collect::<Result<_, _>>()?;
+        Ok((count, notes))
+    }
+
+    async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, StoreError> {
+        self.tree
+            .get(Self::key(owner, id))
+            .map_err(unavailable)?
+            .map(|bytes| decode(&bytes))
+            .transpose()
+    }
+
+    async fn update(
+        &self,
+        owner: &str,
+        id: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<Option<StoredNote>, StoreError> {
+        let Some(mut note) = self.get(owner, id).await? else {
+            return Ok(None);
+        };
+        note.title = title.to_string();
+        note.body = body.to_string();
+        note.updated = now_millis();
+        self.write(&note).await?;
+        Ok(Some(note))
+    }
+
+    async fn delete(&self, owner: &str, id: u64) -> Result<bool, StoreError> {
+        let removed = self
+            .tree
+            .remove(Self::key(owner, id))
+            .map_err(unavailable)?
+            .is_some();
+        if removed {
+            self.flush.flush().await.map_err(unavailable)?;
+        }
+        Ok(removed)
+    }
+}
