@@ -6,6 +6,7 @@ mod counter;
 mod devices;
 mod home;
 mod nav;
+mod notes;
 mod notices;
 mod session_panel;
 
@@ -21,6 +22,7 @@ use auth::{LoginPage, RegisterPage};
 use devices::DevicesPage;
 use home::HomePage;
 use nav::NavBar;
+use notes::NotesPage;
 use notices::{provide_notices, use_notices, NoticeList};
 
 /// The whole app.
@@ -53,6 +55,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage />
                     <Route path=path!("/register") view=RegisterPage />
                     <Route path=path!("/devices") view=DevicesPage />
+                    <Route path=path!("/notes") view=NotesPage />
                 </Routes>
             </main>
         </Router>

@@ -32,6 +32,7 @@ pub fn NavBar() -> impl IntoView {
                 <A href="/">"Home"</A>
                 {move || match session.user.get() {
                     Some(username) => view! {
+                        <A href="/notes">"Notes"</A>
                         <A href="/devices">"Devices"</A>
                         <span class="whoami">"Logged in as " <strong>{username}</strong></span>
                         <button type="button" class="secondary" on:click=logout>"Log out"</button>
