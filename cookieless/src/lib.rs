@@ -19,6 +19,8 @@ mod memory_store;
 mod protocol;
 mod record;
 #[cfg(feature = "redis")]
+mod redis_pool;
+#[cfg(feature = "redis")]
 mod redis_store;
 mod session;
 #[cfg(feature = "sled")]
@@ -35,7 +37,9 @@ pub use memory_store::MemoryStore;
 pub use protocol::{MAX_HEADER_LEN, X_SESSION};
 pub use record::{Data, Record};
 #[cfg(feature = "redis")]
-pub use redis_store::RedisStore;
+pub use redis_pool::RedisPool;
+#[cfg(feature = "redis")]
+pub use redis_store::{RedisStore, DEFAULT_TIMEOUT as REDIS_TIMEOUT};
 pub use session::{Session, SessionInfo};
 #[cfg(feature = "sled")]
 pub use sled_store::{GroupFlush, SledStore};

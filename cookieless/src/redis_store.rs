@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 
 use crate::expiry::Millis;
 use crate::record::Record;
+use crate::redis_pool::RedisPool;
 use crate::store::{Saved, SessionStore, StoreError};
 use crate::token::SessionKey;
 
@@ -59,7 +59,7 @@ return 1
 /// Sessions as Redis hashes under `{prefix}session:{sha256 of the token}`.
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    pool: RedisPool,
     prefix: String,
     timeout: Duration,
     save_script: redis::Script,
@@ -67,23 +67,23 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to `url` (`redis://host:port/db`). Once connected, the store reconnects by
-    /// itself whenever Redis comes back after an outage.
+    /// Connects a pool of [`RedisPool::DEFAULT_SIZE`] connections to `url`
+    /// (`redis://host:port/db`). Once connected, the store reconnects by itself whenever Redis
+    /// comes back after an outage.
     pub async fn connect(url: &str, prefix: impl Into<String>) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(StoreError::new)?;
-        let connection = tokio::time::timeout(DEFAULT_TIMEOUT, ConnectionManager::new(client))
-            .await
-            .map_err(|_| {
-                StoreError::new(format!("no answer from Redis within {DEFAULT_TIMEOUT:?}"))
-            })?
-            .map_err(StoreError::new)?;
-        Ok(RedisStore {
-            connection,
+        let pool = RedisPool::connect(url, RedisPool::DEFAULT_SIZE, DEFAULT_TIMEOUT).await?;
+        Ok(Self::new(pool, prefix))
+    }
+
+    /// Keeps sessions through `pool`, which the application may share for its own data.
+    pub fn new(pool: RedisPool, prefix: impl Into<String>) -> Self {
+        RedisStore {
+            pool,
             prefix: prefix.into(),
             timeout: DEFAULT_TIMEOUT,
             save_script: redis::Script::new(SAVE_IF_VERSION),
             delete_script: redis::Script::new(DELETE),
-        })
+        }
     }
 
     /// Bounds every Redis call (default [`DEFAULT_TIMEOUT`]).
@@ -117,7 +117,7 @@ impl RedisStore {
 #[async_trait]
 impl SessionStore for RedisStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.pool.get();
         let bytes: Option<Vec<u8>> = self.bounded(connection.hget(self.key(key), "r")).await?;
         Ok(bytes.and_then(|bytes| match Record::decode(&bytes) {
             Ok(record) => Some(record),
@@ -134,7 +134,7 @@ impl SessionStore for RedisStore {
         record: &Record,
         expected: Option<u64>,
     ) -> Result<Saved, StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.pool.get();
         let mut invocation = self.save_script.key(self.key(key));
         invocation
             .arg(
@@ -160,7 +160,7 @@ impl SessionStore for RedisStore {
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.pool.get();
         let mut invocation = self.delete_script.key(self.key(key));
         invocation.arg(key.to_hex()).arg(self.index_prefix());
         let _: i64 = self
@@ -180,7 +180,7 @@ impl SessionStore for RedisStore {
         principal: &str,
         now: Millis,
     ) -> Result<Vec<(SessionKey, Record)>, StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.pool.get();
         let index = format!("{}{principal}", self.index_prefix());
         let _: i64 = self
             .bounded(connection.zrembyscore(&index, "-inf", now))

@@ -17,8 +17,8 @@ use std::time::Duration;
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use cookieless::{
-    cors_layer, spawn_sweeper, Expiry, MemoryStore, RedisStore, SessionLayer, SessionStore,
-    SledStore,
+    cors_layer, spawn_sweeper, Expiry, MemoryStore, RedisPool, RedisStore, SessionLayer,
+    SessionStore, SledStore, REDIS_TIMEOUT,
 };
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -147,15 +147,14 @@ impl Stores {
                     url: redact_password(url),
                     reason,
                 };
-                let sessions = RedisStore::connect(url, config.redis_prefix.clone())
+                // One pool for the sessions and the demo's own data.
+                let pool = RedisPool::connect(url, RedisPool::DEFAULT_SIZE, REDIS_TIMEOUT)
                     .await
                     .map_err(|error| redis_error(error.to_string()))?;
-                let users = RedisUsers::connect(url, &config.redis_prefix)
-                    .await
-                    .map_err(|error| redis_error(error.to_string()))?;
-                let notes = RedisNotes::connect(url, &config.redis_prefix)
-                    .await
-                    .map_err(|error| redis_error(error.to_string()))?;
+                let prefix = &config.redis_prefix;
+                let sessions = RedisStore::new(pool.clone(), prefix.clone());
+                let users = RedisUsers::new(pool.clone(), prefix);
+                let notes = RedisNotes::new(pool, prefix);
                 Ok(Stores {
                     sessions: Arc::new(sessions),
                     users: Arc::new(users),

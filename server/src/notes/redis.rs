@@ -1,8 +1,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cookieless::now_millis;
-use redis::aio::ConnectionManager;
+use cookieless::{now_millis, RedisPool};
 use redis::AsyncCommands;
 
 use super::{NoteStore, StoreError, StoredNote};
@@ -13,18 +12,16 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// Notes as JSON under `{prefix}note:{id}`, each owner's ids in a sorted set
 /// `{prefix}notes:{owner}`, ids from the counter `{prefix}note-ids`. Application data: no expiry.
 pub struct RedisNotes {
-    connection: ConnectionManager,
+    pool: RedisPool,
     prefix: String,
 }
 
 impl RedisNotes {
-    pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        let connection = bounded(ConnectionManager::new(client)).await?;
-        Ok(RedisNotes {
-            connection,
+    pub fn new(pool: RedisPool, prefix: &str) -> Self {
+        RedisNotes {
+            pool,
             prefix: prefix.to_string(),
-        })
+        }
     }
 
     fn note_key(&self, id: u64) -> String {
@@ -37,7 +34,7 @@ impl RedisNotes {
 
     async fn write(&self, note: &StoredNote) -> Result<(), StoreError> {
         let value = serde_json::to_string(note).map_err(unavailable)?;
-        let mut connection = self.connection.clone();
+        let mut connection = self.pool.get();
         bounded(
             redis::pipe()
                 .atomic()
@@ -67,7 +64,7 @@ async fn bounded<T>(
 #[async_trait]
 impl NoteStore for RedisNotes {
     async fn create(&self, owner: &str, title: &str, body: &str) -> Result<StoredNote, StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.pool.get();
         let id: u64 = bounded(connection.incr(format!("{}note-ids", self.prefix), 1)).await?;
         let now = now_millis();
         let note = StoredNote {
@@ -88,7 +85,7 @@ impl NoteStore for RedisNotes {
         offset: usize,
         limit: usize,
     ) -> Result<(u64, Vec<StoredNote>), StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.pool.get();
         let key = self.owner_key(owner);
         let count: u64 = bounded(connection.zcard(&key)).await?;
         if limit == 0 {
@@ -106,7 +103,7 @@ impl NoteStore for RedisNotes {
     }
 
     async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.pool.get();
         let value: Option<String> = bounded(connection.get(self.note_key(id))).await?;
         let note = value
             .map(|value| serde_json::from_str::<StoredNote>(&value).map_err(unavailable))
@@ -135,7 +132,7 @@ impl NoteStore for RedisNotes {
         if self.get(owner, id).await?.is_none() {
             return Ok(false);
         }
-        let mut connection = self.connection.clone();
+        let mut connection = self.pool.get();
         bounded(
             redis::pipe()
                 .atomic()

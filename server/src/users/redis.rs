@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
+use cookieless::RedisPool;
 use redis::AsyncCommands;
 
 use super::{User, UserStore, UserStoreError};
@@ -12,18 +12,16 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// Users as JSON under `{prefix}user:{username}`, so that every instance sees every account.
 /// Accounts are the application's data: unlike sessions, they do not expire.
 pub struct RedisUsers {
-    connection: ConnectionManager,
+    pool: RedisPool,
     prefix: String,
 }
 
 impl RedisUsers {
-    pub async fn connect(url: &str, prefix: &str) -> Result<Self, UserStoreError> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        let connection = bounded(ConnectionManager::new(client)).await?;
-        Ok(RedisUsers {
-            connection,
+    pub fn new(pool: RedisPool, prefix: &str) -> Self {
+        RedisUsers {
+            pool,
             prefix: prefix.to_string(),
-        })
+        }
     }
 
     fn key(&self, username: &str) -> String {
@@ -48,7 +46,7 @@ async fn bounded<T>(
 impl UserStore for RedisUsers {
     async fn create(&self, user: &User) -> Result<(), UserStoreError> {
         let value = serde_json::to_string(user).map_err(unavailable)?;
-        let mut connection = self.connection.clone();
+        let mut connection = self.pool.get();
         let created: bool = bounded(connection.set_nx(self.key(&user.username), value)).await?;
         if created {
             Ok(())
@@ -61,7 +59,7 @@ impl UserStore for RedisUsers {
         let mut user = self.find(username).await?.ok_or(UserStoreError::Missing)?;
         user.password_hash = hash.to_string();
         let value = serde_json::to_string(&user).map_err(unavailable)?;
-        let mut connection = self.connection.clone();
+        let mut connection = self.pool.get();
         let replaced: bool = bounded(
             redis::cmd("SET")
                 .arg(self.key(username))
@@ -78,7 +76,7 @@ impl UserStore for RedisUsers {
     }
 
     async fn find(&self, username: &str) -> Result<Option<User>, UserStoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.pool.get();
         let value: Option<String> = bounded(connection.get(self.key(username))).await?;
         value
             .map(|value| serde_json::from_str(&value).map_err(unavailable))
