@@ -7,6 +7,7 @@ mod flash;
 mod json;
 pub mod notes;
 mod password;
+mod redis_calls;
 mod spa;
 mod state;
 pub mod users;

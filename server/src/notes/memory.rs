@@ -2,7 +2,6 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use cookieless::now_millis;
 
 use super::{NoteStore, StoreError, StoredNote};
 
@@ -31,15 +30,7 @@ impl NoteStore for MemoryNotes {
     async fn create(&self, owner: &str, title: &str, body: &str) -> Result<StoredNote, StoreError> {
         let mut state = self.state();
         state.last_id += 1;
-        let now = now_millis();
-        let note = StoredNote {
-            id: state.last_id,
-            owner: owner.to_string(),
-            title: title.to_string(),
-            body: body.to_string(),
-            created: now,
-            updated: now,
-        };
+        let note = StoredNote::new(state.last_id, owner, title, body);
         state
             .notes
             .insert((owner.to_string(), note.id), note.clone());
@@ -79,9 +70,7 @@ impl NoteStore for MemoryNotes {
         let Some(note) = state.notes.get_mut(&(owner.to_string(), id)) else {
             return Ok(None);
         };
-        note.title = title.to_string();
-        note.body = body.to_string();
-        note.updated = now_millis();
+        note.edit(title, body);
         Ok(Some(note.clone()))
     }
 

@@ -24,6 +24,28 @@ pub struct StoredNote {
     pub updated: u64,
 }
 
+impl StoredNote {
+    /// A note written now.
+    pub fn new(id: u64, owner: &str, title: &str, body: &str) -> Self {
+        let now = cookieless::now_millis();
+        StoredNote {
+            id,
+            owner: owner.to_string(),
+            title: title.to_string(),
+            body: body.to_string(),
+            created: now,
+            updated: now,
+        }
+    }
+
+    /// Replaces the title and body, as of now.
+    pub fn edit(&mut self, title: &str, body: &str) {
+        self.title = title.to_string();
+        self.body = body.to_string();
+        self.updated = cookieless::now_millis();
+    }
+}
+
 #[async_trait]
 pub trait NoteStore: Send + Sync + 'static {
     /// Adds a note with a new id, larger than every id before it.

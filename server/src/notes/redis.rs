@@ -1,13 +1,10 @@
-use std::time::Duration;
-
 use async_trait::async_trait;
-use cookieless::{now_millis, RedisPool};
+use cookieless::RedisPool;
 use redis::AsyncCommands;
 
-use super::{NoteStore, StoreError, StoredNote};
+use crate::redis_calls::{bounded, unavailable};
 
-/// How long a Redis call may take before the request gets a 503.
-const TIMEOUT: Duration = Duration::from_secs(2);
+use super::{NoteStore, StoreError, StoredNote};
 
 /// Notes as JSON under `{prefix}note:{id}`, each owner's ids in a sorted set
 /// `{prefix}notes:{owner}`, ids from the counter `{prefix}note-ids`. Application data: no expiry.
@@ -48,33 +45,12 @@ impl RedisNotes {
     }
 }
 
-fn unavailable(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(error.to_string())
-}
-
-async fn bounded<T>(
-    call: impl std::future::Future<Output = redis::RedisResult<T>>,
-) -> Result<T, StoreError> {
-    tokio::time::timeout(TIMEOUT, call)
-        .await
-        .map_err(|_| unavailable(format!("no answer from Redis within {TIMEOUT:?}")))?
-        .map_err(unavailable)
-}
-
 #[async_trait]
 impl NoteStore for RedisNotes {
     async fn create(&self, owner: &str, title: &str, body: &str) -> Result<StoredNote, StoreError> {
         let mut connection = self.pool.get();
         let id: u64 = bounded(connection.incr(format!("{}note-ids", self.prefix), 1)).await?;
-        let now = now_millis();
-        let note = StoredNote {
-            id,
-            owner: owner.to_string(),
-            title: title.to_string(),
-            body: body.to_string(),
-            created: now,
-            updated: now,
-        };
+        let note = StoredNote::new(id, owner, title, body);
         self.write(&note).await?;
         Ok(note)
     }
@@ -121,9 +97,7 @@ impl NoteStore for RedisNotes {
         let Some(mut note) = self.get(owner, id).await? else {
             return Ok(None);
         };
-        note.title = title.to_string();
-        note.body = body.to_string();
-        note.updated = now_millis();
+        note.edit(title, body);
         self.write(&note).await?;
         Ok(Some(note))
     }

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use cookieless::{now_millis, GroupFlush};
+use cookieless::GroupFlush;
 
 use super::{NoteStore, StoreError, StoredNote};
 
@@ -53,16 +53,9 @@ fn decode(bytes: &[u8]) -> Result<StoredNote, StoreError> {
 #[async_trait]
 impl NoteStore for SledNotes {
     async fn create(&self, owner: &str, title: &str, body: &str) -> Result<StoredNote, StoreError> {
-        let now = now_millis();
-        let note = StoredNote {
-            // sled's ids grow monotonically, across restarts too.
-            id: self.db.generate_id().map_err(unavailable)? + 1,
-            owner: owner.to_string(),
-            title: title.to_string(),
-            body: body.to_string(),
-            created: now,
-            updated: now,
-        };
+        // sled's ids grow monotonically, across restarts too.
+        let id = self.db.generate_id().map_err(unavailable)? + 1;
+        let note = StoredNote::new(id, owner, title, body);
         self.write(&note).await?;
         Ok(note)
     }
@@ -104,9 +97,7 @@ impl NoteStore for SledNotes {
         let Some(mut note) = self.get(owner, id).await? else {
             return Ok(None);
         };
-        note.title = title.to_string();
-        note.body = body.to_string();
-        note.updated = now_millis();
+        note.edit(title, body);
         self.write(&note).await?;
         Ok(Some(note))
     }

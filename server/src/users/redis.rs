@@ -1,13 +1,10 @@
-use std::time::Duration;
-
 use async_trait::async_trait;
 use cookieless::RedisPool;
 use redis::AsyncCommands;
 
-use super::{User, UserStore, UserStoreError};
+use crate::redis_calls::{bounded, unavailable};
 
-/// How long a Redis call may take before the request gets a 503.
-const TIMEOUT: Duration = Duration::from_secs(2);
+use super::{User, UserStore, UserStoreError};
 
 /// Users as JSON under `{prefix}user:{username}`, so that every instance sees every account.
 /// Accounts are the application's data: unlike sessions, they do not expire.
@@ -27,19 +24,6 @@ impl RedisUsers {
     fn key(&self, username: &str) -> String {
         format!("{}user:{username}", self.prefix)
     }
-}
-
-fn unavailable(error: impl std::fmt::Display) -> UserStoreError {
-    UserStoreError::Unavailable(error.to_string())
-}
-
-async fn bounded<T>(
-    call: impl std::future::Future<Output = redis::RedisResult<T>>,
-) -> Result<T, UserStoreError> {
-    tokio::time::timeout(TIMEOUT, call)
-        .await
-        .map_err(|_| unavailable(format!("no answer from Redis within {TIMEOUT:?}")))?
-        .map_err(unavailable)
 }
 
 #[async_trait]
