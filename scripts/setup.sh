@@ -79,7 +79,7 @@ start_test_redis() {
         sleep 0.1
     done
     export REDIS_URL="redis://127.0.0.1:$port/"
-    echo "==> Redis for the tests at $REDIS_URL"
+    echo "==> a throwaway Redis at $REDIS_URL"
 }
 
 ensure_chromium() {

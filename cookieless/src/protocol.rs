@@ -128,10 +128,8 @@ async fn commit(session: &Session) -> Result<Outcome, SessionError> {
         }
         return Ok(answer_unchanged(session, None));
     }
-    let limit = session.shared().max_size;
-    if Record::data_size(&loaded.data) > limit {
-        return Err(SessionError::TooLarge { limit });
-    }
+    // No size check here: `insert` refuses any value that would pass the cap, and a session
+    // read back unchanged must stay readable even if the cap was lowered since it was written.
     match loaded.stored.take() {
         Some(stored) if !loaded.rotate => save_in_place(session, &loaded, stored).await,
         previous => {
@@ -174,7 +172,7 @@ async fn save_in_place(
 ) -> Result<Outcome, SessionError> {
     let store = &session.shared().store;
     let now = now_millis();
-    let identity = Identity {
+    let identity = || Identity {
         principal: loaded.principal.clone(),
         user_agent: loaded.user_agent.clone(),
     };
@@ -186,7 +184,7 @@ async fn save_in_place(
                 stored.created,
                 now,
                 loaded.data.clone(),
-                identity,
+                identity(),
             );
             // A lost refresh only shortens the idle deadline by the touch interval, so a failure
             // here must not fail a request that read its session successfully.
@@ -202,7 +200,7 @@ async fn save_in_place(
         stored.version,
         stored.created,
         loaded.data.clone(),
-        identity,
+        identity(),
     );
     for _ in 0..SAVE_ATTEMPTS {
         let record = new_record(session, version + 1, created, now, data, identity.clone());

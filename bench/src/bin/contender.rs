@@ -1,0 +1,120 @@
+//! One contender of the load benchmark: the same two endpoints (read a per-session counter,
+//! increment it) behind a given session mechanism. Prints `listening on http://ADDR` when ready.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use clap::{Parser, ValueEnum};
+use cookieless::{MemoryStore, RedisStore, Session, SessionError, SessionLayer, SledStore};
+use serde_json::json;
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, value_enum)]
+    kind: Kind,
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: String,
+    /// For `sled`: where the database goes.
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// For `redis`: the server, e.g. redis://127.0.0.1:6379/.
+    #[arg(long)]
+    redis: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    /// No session layer: the counter lives in a process-global map keyed by the header (the
+    /// ceiling any session layer can reach).
+    Bare,
+    Memory,
+    Sled,
+    Redis,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let app = match args.kind {
+        Kind::Bare => bare(),
+        Kind::Memory => ours(SessionLayer::new(MemoryStore::new())),
+        Kind::Sled => {
+            let dir = args.data_dir.ok_or("--data-dir is needed with sled")?;
+            let db = sled::open(dir)?;
+            ours(SessionLayer::new(SledStore::new(&db)?))
+        }
+        Kind::Redis => {
+            let url = args.redis.ok_or("--redis is needed with redis")?;
+            let prefix = format!("bench:{}:", std::process::id());
+            ours(SessionLayer::new(RedisStore::connect(&url, prefix).await?))
+        }
+    };
+    let listener = tokio::net::TcpListener::bind(&args.addr).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+fn ours(layer: SessionLayer) -> Router {
+    async fn read(session: Session) -> Result<Json<serde_json::Value>, SessionError> {
+        let value: u64 = session.get("counter").await?.unwrap_or(0);
+        Ok(Json(json!({ "value": value })))
+    }
+    async fn increment(session: Session) -> Result<Json<serde_json::Value>, SessionError> {
+        let value = session.get::<u64>("counter").await?.unwrap_or(0) + 1;
+        session.insert("counter", value).await?;
+        Ok(Json(json!({ "value": value })))
+    }
+    Router::new()
+        .route("/counter", get(read))
+        .route("/counter/increment", post(increment))
+        .layer(layer)
+}
+
+#[derive(Clone, Default)]
+struct Global {
+    counters: Arc<Mutex<HashMap<String, u64>>>,
+    next: Arc<AtomicU64>,
+}
+
+fn bare() -> Router {
+    async fn read(State(global): State<Global>, headers: HeaderMap) -> impl IntoResponse {
+        let key = headers
+            .get("x-session")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let value = global
+            .counters
+            .lock()
+            .unwrap()
+            .get(key)
+            .copied()
+            .unwrap_or(0);
+        Json(json!({ "value": value }))
+    }
+    async fn increment(State(global): State<Global>, headers: HeaderMap) -> impl IntoResponse {
+        let key = match headers.get("x-session").and_then(|v| v.to_str().ok()) {
+            Some(key) => key.to_string(),
+            None => format!("s{}", global.next.fetch_add(1, Ordering::Relaxed)),
+        };
+        let value = {
+            let mut counters = global.counters.lock().unwrap();
+            let value = counters.entry(key.clone()).or_insert(0);
+            *value += 1;
+            *value
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert("x-session", HeaderValue::from_str(&key).unwrap());
+        (headers, Json(json!({ "value": value })))
+    }
+    Router::new()
+        .route("/counter", get(read))
+        .route("/counter/increment", post(increment))
+        .with_state(Global::default())
+}

@@ -1,0 +1,317 @@
+//! The load benchmark: starts every contender, fills each with pre-made sessions, drives it with
+//! wrk from a separate process on loopback (reads and writes, each request on a random session),
+//! alternating contenders round by round so that drift hits them alike, and prints one table.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(about = "Session layer cost against a bare handler, measured with wrk on loopback.")]
+struct Args {
+    /// How long each wrk run lasts.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Rounds over every contender; the table shows each figure's median.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Sessions made in each contender before the load, spread over by the load.
+    #[arg(long, default_value_t = 1000)]
+    sessions: usize,
+    /// Which contenders, in order (`bare` first: the ratios are to it).
+    #[arg(long, value_delimiter = ',', default_value = "bare,memory,sled,redis")]
+    contenders: Vec<String>,
+    /// The Redis server for the `redis` contender.
+    #[arg(long, env = "REDIS_URL")]
+    redis: Option<String>,
+    /// Also write the report to this Markdown file.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+/// wrk picks a random pre-made session for every request.
+const WRK_SCRIPT: &str = r#"
+local tokens = {}
+function init(args)
+  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+  wrk.method = args[2]
+end
+function request()
+  return wrk.format(nil, nil, { ["X-Session"] = tokens[math.random(#tokens)] })
+end
+"#;
+
+struct Contender {
+    name: String,
+    url: String,
+    tokens: PathBuf,
+    process: Child,
+}
+
+impl Drop for Contender {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Run {
+    requests_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let work = tempfile::tempdir()?;
+    let script = work.path().join("session.lua");
+    std::fs::write(&script, WRK_SCRIPT)?;
+
+    let mut contenders = Vec::new();
+    for name in &args.contenders {
+        let contender = start(name, &args, work.path()).await?;
+        eprintln!(
+            "{name}: {} sessions made at {}",
+            args.sessions, contender.url
+        );
+        contenders.push(contender);
+    }
+    for contender in &contenders {
+        for (method, path) in [("GET", "/counter"), ("POST", "/counter/increment")] {
+            wrk(
+                &args,
+                &script,
+                contender,
+                method,
+                path,
+                Duration::from_secs(1),
+            )?;
+        }
+    }
+
+    let mut runs = vec![[Vec::new(), Vec::new()]; contenders.len()];
+    for round in 1..=args.rounds {
+        for (index, contender) in contenders.iter().enumerate() {
+            for (op, (method, path)) in [("GET", "/counter"), ("POST", "/counter/increment")]
+                .into_iter()
+                .enumerate()
+            {
+                let run = wrk(&args, &script, contender, method, path, args.duration)?;
+                eprintln!(
+                    "round {round}: {} {method} {path}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+                    contender.name, run.requests_per_second, run.p50_ms, run.p99_ms
+                );
+                runs[index][op].push(run);
+            }
+        }
+    }
+
+    let report = report(&args, &contenders, &runs);
+    println!("{report}");
+    if let Some(output) = &args.output {
+        std::fs::write(output, &report)?;
+    }
+    Ok(())
+}
+
+async fn start(
+    name: &str,
+    args: &Args,
+    work: &Path,
+) -> Result<Contender, Box<dyn std::error::Error>> {
+    let binary = std::env::current_exe()?.with_file_name("contender");
+    let mut command = Command::new(binary);
+    command.args(["--kind", name]).stdout(Stdio::piped());
+    match name {
+        "sled" => {
+            command.arg("--data-dir").arg(work.join("sled"));
+        }
+        "redis" => {
+            let url = args
+                .redis
+                .as_deref()
+                .ok_or("the redis contender needs --redis or REDIS_URL")?;
+            command.args(["--redis", url]);
+        }
+        _ => {}
+    }
+    let mut process = command.spawn()?;
+    let mut line = String::new();
+    BufReader::new(process.stdout.take().ok_or("no stdout")?).read_line(&mut line)?;
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or_else(|| format!("{name} did not start: {line:?}"))?
+        .to_string();
+
+    let client = reqwest::Client::new();
+    let tokens = work.join(format!("{name}.tokens"));
+    let mut file = std::fs::File::create(&tokens)?;
+    for _ in 0..args.sessions {
+        let response = client
+            .post(format!("{url}/counter/increment"))
+            .send()
+            .await?;
+        let token = response
+            .headers()
+            .get("x-session")
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(|| format!("{name} handed out no session"))?;
+        writeln!(file, "{token}")?;
+    }
+    Ok(Contender {
+        name: name.to_string(),
+        url,
+        tokens,
+        process,
+    })
+}
+
+fn wrk(
+    args: &Args,
+    script: &Path,
+    contender: &Contender,
+    method: &str,
+    path: &str,
+    duration: Duration,
+) -> Result<Run, Box<dyn std::error::Error>> {
+    let output = Command::new("wrk")
+        .arg(format!("-t{}", args.threads))
+        .arg(format!("-c{}", args.connections))
+        .arg(format!("-d{}s", duration.as_secs().max(1)))
+        .arg("--latency")
+        .arg("-s")
+        .arg(script)
+        .arg(format!("{}{path}", contender.url))
+        .arg("--")
+        .arg(&contender.tokens)
+        .arg(method)
+        .output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() || text.contains("Non-2xx") {
+        return Err(format!("wrk failed against {}: {text}", contender.name).into());
+    }
+    parse_wrk(&text).ok_or_else(|| format!("unreadable wrk output: {text}").into())
+}
+
+fn parse_wrk(text: &str) -> Option<Run> {
+    let mut run = Run::default();
+    for line in text.lines().map(str::trim) {
+        if let Some(rate) = line.strip_prefix("Requests/sec:") {
+            run.requests_per_second = rate.trim().parse().ok()?;
+        } else if let Some(latency) = line.strip_prefix("50%") {
+            run.p50_ms = milliseconds(latency.trim())?;
+        } else if let Some(latency) = line.strip_prefix("99%") {
+            run.p99_ms = milliseconds(latency.trim())?;
+        }
+    }
+    (run.requests_per_second > 0.0).then_some(run)
+}
+
+/// wrk's `812.00us`, `1.23ms`, `2.00s` in milliseconds.
+fn milliseconds(text: &str) -> Option<f64> {
+    let (number, factor) = if let Some(number) = text.strip_suffix("us") {
+        (number, 0.001)
+    } else if let Some(number) = text.strip_suffix("ms") {
+        (number, 1.0)
+    } else if let Some(number) = text.strip_suffix('s') {
+        (number, 1000.0)
+    } else {
+        return None;
+    };
+    Some(number.parse::<f64>().ok()? * factor)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn report(args: &Args, contenders: &[Contender], runs: &[[Vec<Run>; 2]]) -> String {
+    let summary = |runs: &[Run]| Run {
+        requests_per_second: median(runs.iter().map(|run| run.requests_per_second).collect()),
+        p50_ms: median(runs.iter().map(|run| run.p50_ms).collect()),
+        p99_ms: median(runs.iter().map(|run| run.p99_ms).collect()),
+    };
+    let baseline = [summary(&runs[0][0]), summary(&runs[0][1])];
+    let mut table = String::from(
+        "| contender | read req/s | read p50 | read p99 | read vs bare | write req/s | write p50 | write p99 | write vs bare |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for (contender, runs) in contenders.iter().zip(runs) {
+        let (read, write) = (summary(&runs[0]), summary(&runs[1]));
+        table.push_str(&format!(
+            "| {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} | {:.0} | {:.2} ms | {:.2} ms | {:.2} |\n",
+            contender.name,
+            read.requests_per_second,
+            read.p50_ms,
+            read.p99_ms,
+            read.requests_per_second / baseline[0].requests_per_second,
+            write.requests_per_second,
+            write.p50_ms,
+            write.p99_ms,
+            write.requests_per_second / baseline[1].requests_per_second,
+        ));
+    }
+    format!(
+        "{table}\n{} round(s) of {}s per contender and operation, wrk -t{} -c{}, {} sessions per contender, \
+         medians of the rounds; the first contender is the baseline.\n\nMachine: {}",
+        args.rounds,
+        args.duration.as_secs(),
+        args.threads,
+        args.connections,
+        args.sessions,
+        machine()
+    )
+}
+
+fn machine() -> String {
+    let run = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .output()
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|model| model.trim().to_string())
+        })
+        .unwrap_or_default();
+    format!(
+        "{} cores ({cpu}), Linux {}, {}, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        run("uname", &["-r"]),
+        run("rustc", &["--version"]),
+        run("wrk", &["--version"]).lines().next().unwrap_or("wrk"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrk_output_is_read() {
+        let text = "  Latency Distribution\n     50%  812.00us\n     75%    1.10ms\n     90%    2.00ms\n     99%    5.50ms\n  100000 requests in 5.00s, 12.34MB read\nRequests/sec:  20000.50\nTransfer/sec:      2.47MB\n";
+        let run = parse_wrk(text).unwrap();
+        assert_eq!(run.requests_per_second, 20000.5);
+        assert!((run.p50_ms - 0.812).abs() < 1e-9);
+        assert_eq!(run.p99_ms, 5.5);
+        assert_eq!(milliseconds("2.00s"), Some(2000.0));
+        assert!(parse_wrk("garbage").is_none());
+    }
+}
