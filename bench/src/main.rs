@@ -26,7 +26,11 @@ struct Args {
     #[arg(long, default_value_t = 1000)]
     sessions: usize,
     /// Which contenders, in order (`bare` first: the ratios are to it).
-    #[arg(long, value_delimiter = ',', default_value = "bare,memory,sled,redis")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "bare,memory,sled,redis,tower-sessions"
+    )]
     contenders: Vec<String>,
     /// The Redis server for the `redis` contender.
     #[arg(long, env = "REDIS_URL")]
@@ -36,15 +40,19 @@ struct Args {
     output: Option<PathBuf>,
 }
 
-/// wrk picks a random pre-made session for every request.
+/// wrk picks a random pre-made session for every request. Each line of the sessions file is
+/// the header that carries one (`X-Session: ...`, or `Cookie: ...` for cookie transports).
 const WRK_SCRIPT: &str = r#"
-local tokens = {}
+local sessions = {}
 function init(args)
-  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+  for line in io.lines(args[1]) do
+    local name, value = line:match("^([^:]+): (.*)$")
+    sessions[#sessions + 1] = { [name] = value }
+  end
   wrk.method = args[2]
 end
 function request()
-  return wrk.format(nil, nil, { ["X-Session"] = tokens[math.random(#tokens)] })
+  return wrk.format(nil, nil, sessions[math.random(#sessions)])
 end
 "#;
 
@@ -161,12 +169,20 @@ async fn start(
             .post(format!("{url}/counter/increment"))
             .send()
             .await?;
-        let token = response
-            .headers()
-            .get("x-session")
-            .and_then(|value| value.to_str().ok())
-            .ok_or_else(|| format!("{name} handed out no session"))?;
-        writeln!(file, "{token}")?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+        };
+        let carrier = match (header("x-session"), header("set-cookie")) {
+            (Some(token), _) => format!("X-Session: {token}"),
+            (None, Some(cookie)) => {
+                format!("Cookie: {}", cookie.split(';').next().unwrap_or(cookie))
+            }
+            (None, None) => return Err(format!("{name} handed out no session").into()),
+        };
+        writeln!(file, "{carrier}")?;
     }
     Ok(Contender {
         name: name.to_string(),

@@ -36,6 +36,8 @@ enum Kind {
     Memory,
     Sled,
     Redis,
+    /// tower-sessions with its memory store and its cookie transport.
+    TowerSessions,
 }
 
 #[tokio::main]
@@ -54,6 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let prefix = format!("bench:{}:", std::process::id());
             ours(SessionLayer::new(RedisStore::connect(&url, prefix).await?))
         }
+        Kind::TowerSessions => tower_sessions_app(),
     };
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
@@ -75,6 +78,30 @@ fn ours(layer: SessionLayer) -> Router {
         .route("/counter", get(read))
         .route("/counter/increment", post(increment))
         .layer(layer)
+}
+
+fn tower_sessions_app() -> Router {
+    use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
+
+    async fn read(session: Session) -> Json<serde_json::Value> {
+        let value: u64 = session.get("counter").await.ok().flatten().unwrap_or(0);
+        Json(json!({ "value": value }))
+    }
+    async fn increment(session: Session) -> Json<serde_json::Value> {
+        let value = session
+            .get::<u64>("counter")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            + 1;
+        let _ = session.insert("counter", value).await;
+        Json(json!({ "value": value }))
+    }
+    Router::new()
+        .route("/counter", get(read))
+        .route("/counter/increment", post(increment))
+        .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false))
 }
 
 #[derive(Clone, Default)]
