@@ -199,6 +199,51 @@ impl Session {
     /// Every live session of this session's principal (none without a principal), this one
     /// marked `current`. This request's own changes show once its response is sent.
     pub async fn principal_sessions(&self) -> Result<Vec<SessionInfo>, SessionError> {
+        let mut infos: Vec<SessionInfo> = self
+            .principal_sessions_by_key()
+            .await?
+            .into_iter()
+            .map(|(_, info)| info)
+            .collect();
+        infos.sort_by(|a, b| {
+            b.current
+                .cmp(&a.current)
+                .then(b.last_seen.cmp(&a.last_seen))
+        });
+        Ok(infos)
+    }
+
+    /// Ends the principal's session with the public `id`; ending the current one is
+    /// [`Session::destroy`]. Returns whether there was such a session.
+    pub async fn end_principal_session(&self, id: &str) -> Result<bool, SessionError> {
+        let sessions = self.principal_sessions_by_key().await?;
+        let Some((key, target)) = sessions.into_iter().find(|(_, info)| info.id == id) else {
+            return Ok(false);
+        };
+        if target.current {
+            self.destroy().await?;
+        } else {
+            self.inner.shared.store.delete(&key).await?;
+        }
+        Ok(true)
+    }
+
+    /// Ends every session of the principal but this one, returning how many ended.
+    pub async fn end_other_principal_sessions(&self) -> Result<usize, SessionError> {
+        let mut ended = 0;
+        for (key, info) in self.principal_sessions_by_key().await? {
+            if !info.current {
+                self.inner.shared.store.delete(&key).await?;
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// The principal's live sessions with their store keys, which never leave this module.
+    async fn principal_sessions_by_key(
+        &self,
+    ) -> Result<Vec<(SessionKey, SessionInfo)>, SessionError> {
         let (principal, current) = {
             let loaded = self.loaded().await?;
             (
@@ -215,66 +260,19 @@ impl Session {
             .store
             .principal_sessions(&principal, now_millis())
             .await?;
-        let mut infos: Vec<SessionInfo> = sessions
+        Ok(sessions
             .into_iter()
-            .map(|(key, record)| SessionInfo {
-                id: key.public_id(),
-                created: record.created,
-                last_seen: record.last_seen,
-                user_agent: record.user_agent,
-                current: Some(key) == current,
+            .map(|(key, record)| {
+                let info = SessionInfo {
+                    id: key.public_id(),
+                    created: record.created,
+                    last_seen: record.last_seen,
+                    user_agent: record.user_agent,
+                    current: Some(key) == current,
+                };
+                (key, info)
             })
-            .collect();
-        infos.sort_by(|a, b| {
-            b.current
-                .cmp(&a.current)
-                .then(b.last_seen.cmp(&a.last_seen))
-        });
-        Ok(infos)
-    }
-
-    /// Ends the principal's session with the public `id`; ending the current one is
-    /// [`Session::destroy`]. Returns whether there was such a session.
-    pub async fn end_principal_session(&self, id: &str) -> Result<bool, SessionError> {
-        let Some(target) = self
-            .principal_sessions()
-            .await?
-            .into_iter()
-            .find(|info| info.id == id)
-        else {
-            return Ok(false);
-        };
-        if target.current {
-            self.destroy().await?;
-        } else {
-            self.delete_by_public_id(&target.id).await?;
-        }
-        Ok(true)
-    }
-
-    /// Ends every session of the principal but this one, returning how many ended.
-    pub async fn end_other_principal_sessions(&self) -> Result<usize, SessionError> {
-        let others: Vec<SessionInfo> = self
-            .principal_sessions()
-            .await?
-            .into_iter()
-            .filter(|info| !info.current)
-            .collect();
-        for other in &others {
-            self.delete_by_public_id(&other.id).await?;
-        }
-        Ok(others.len())
-    }
-
-    async fn delete_by_public_id(&self, id: &str) -> Result<(), SessionError> {
-        let principal = self.principal().await?.unwrap_or_default();
-        let store = &self.inner.shared.store;
-        for (key, _) in store.principal_sessions(&principal, now_millis()).await? {
-            if key.public_id() == id {
-                store.delete(&key).await?;
-            }
-        }
-        Ok(())
+            .collect())
     }
 
     pub(crate) fn shared(&self) -> &Shared {

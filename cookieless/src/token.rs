@@ -38,7 +38,11 @@ impl Token {
             && value
                 .iter()
                 .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_');
-        well_formed.then(|| Token(String::from_utf8_lossy(value).into_owned()))
+        if !well_formed {
+            return None;
+        }
+        // Checked to be ASCII above, so this cannot fail.
+        String::from_utf8(value.to_vec()).ok().map(Token)
     }
 
     pub fn as_str(&self) -> &str {
