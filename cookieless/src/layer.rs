@@ -4,17 +4,21 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::Request;
+use tokio::task::JoinHandle;
 use tower::{Layer, Service};
 
+use crate::clock::Clock;
 use crate::expiry::Expiry;
 use crate::locks::SessionLocks;
 use crate::protocol;
 use crate::session::Session;
 use crate::store::SessionStore;
+use crate::sweep;
 
 /// The default cap on a session's serialised data: 64 KiB.
 pub const DEFAULT_MAX_SIZE: usize = 64 * 1024;
@@ -23,6 +27,7 @@ pub const DEFAULT_MAX_SIZE: usize = 64 * 1024;
 pub(crate) struct Shared {
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) expiry: Expiry,
+    pub(crate) clock: Clock,
     pub(crate) max_size: usize,
     pub(crate) locks: Arc<SessionLocks>,
 }
@@ -50,6 +55,7 @@ pub(crate) struct Shared {
 pub struct SessionLayer {
     store: Arc<dyn SessionStore>,
     expiry: Expiry,
+    clock: Clock,
     max_size: usize,
     // One table for every service this layer wraps, so that requests to different routes on the
     // same session are serialised too.
@@ -66,6 +72,7 @@ impl SessionLayer {
         SessionLayer {
             store,
             expiry: Expiry::default(),
+            clock: Clock::default(),
             max_size: DEFAULT_MAX_SIZE,
             locks: Arc::default(),
         }
@@ -75,6 +82,18 @@ impl SessionLayer {
     pub fn with_expiry(mut self, expiry: Expiry) -> Self {
         self.expiry = expiry;
         self
+    }
+
+    /// Judges expiry by `clock` instead of the system clock: for tests that move time forward.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Starts removing this layer's expired sessions from its store every `period`. Expired
+    /// sessions are refused whether or not this runs; it only reclaims their space.
+    pub fn spawn_sweeper(&self, period: Duration) -> JoinHandle<()> {
+        sweep::spawn_sweeper(self.store.clone(), self.clock.clone(), period)
     }
 
     /// Caps a session's serialised data, in bytes (default: [`DEFAULT_MAX_SIZE`]).
@@ -93,6 +112,7 @@ impl<S> Layer<S> for SessionLayer {
             shared: Arc::new(Shared {
                 store: self.store.clone(),
                 expiry: self.expiry,
+                clock: self.clock.clone(),
                 max_size: self.max_size,
                 locks: self.locks.clone(),
             }),

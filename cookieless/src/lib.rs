@@ -10,6 +10,7 @@
 //!   default), or `RedisStore` (feature `redis`: shared by several server instances).
 //! - `docs/protocol.md` in the repository states the protocol exactly.
 
+mod clock;
 mod cors;
 mod error;
 mod expiry;
@@ -29,6 +30,7 @@ mod store;
 mod sweep;
 mod token;
 
+pub use clock::Clock;
 pub use cors::cors_layer;
 pub use error::{detail_response, SessionError};
 pub use expiry::{now_millis, Expiry, Millis};
@@ -44,5 +46,4 @@ pub use session::{Session, SessionInfo};
 #[cfg(feature = "sled")]
 pub use sled_store::{GroupFlush, SledStore};
 pub use store::{Saved, SessionStore, StoreError};
-pub use sweep::spawn_sweeper;
 pub use token::{SessionKey, Token, MAX_TOKEN_LEN, MIN_TOKEN_LEN};

@@ -7,7 +7,6 @@ use http::header::CACHE_CONTROL;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::error::{detail_response, SessionError};
-use crate::expiry::now_millis;
 use crate::record::{Data, Record};
 use crate::session::{Loaded, Presented, Session, Stored};
 use crate::store::Saved;
@@ -134,7 +133,7 @@ async fn commit(session: &Session) -> Result<Outcome, SessionError> {
         Some(stored) if !loaded.rotate => save_in_place(session, &loaded, stored).await,
         previous => {
             let token = Token::generate();
-            let now = now_millis();
+            let now = session.shared().clock.now();
             // A new token is a new session, begun by the browser making this request.
             let identity = Identity {
                 principal: loaded.principal.clone(),
@@ -171,7 +170,7 @@ async fn save_in_place(
     stored: Stored,
 ) -> Result<Outcome, SessionError> {
     let store = &session.shared().store;
-    let now = now_millis();
+    let now = session.shared().clock.now();
     let identity = || Identity {
         principal: loaded.principal.clone(),
         user_agent: loaded.user_agent.clone(),

@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard};
 
 use crate::error::SessionError;
-use crate::expiry::{now_millis, Millis};
+use crate::expiry::Millis;
 use crate::layer::Shared;
 use crate::record::{Data, Record};
 use crate::token::{SessionKey, Token};
@@ -258,7 +258,7 @@ impl Session {
             .inner
             .shared
             .store
-            .principal_sessions(&principal, now_millis())
+            .principal_sessions(&principal, self.inner.shared.clock.now())
             .await?;
         Ok(sessions
             .into_iter()
@@ -319,7 +319,7 @@ impl Session {
         let Some(record) = shared.store.load(&key).await? else {
             return Ok(loaded);
         };
-        let now = now_millis();
+        let now = shared.clock.now();
         if record.is_expired(now) {
             if let Err(error) = shared.store.delete(&key).await {
                 tracing::warn!(%error, ?key, "could not remove an expired session; the sweep will");

@@ -5,18 +5,20 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::expiry::now_millis;
+use crate::clock::Clock;
 use crate::store::SessionStore;
 
-/// Every `period`, removes the store's expired sessions. Expired sessions are refused whether or
-/// not this runs; it only reclaims their space.
-pub fn spawn_sweeper(store: Arc<dyn SessionStore>, period: Duration) -> JoinHandle<()> {
+pub(crate) fn spawn_sweeper(
+    store: Arc<dyn SessionStore>,
+    clock: Clock,
+    period: Duration,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(period);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match store.delete_expired(now_millis()).await {
+            match store.delete_expired(clock.now()).await {
                 Ok(0) => {}
                 Ok(removed) => tracing::debug!(removed, "removed expired sessions"),
                 Err(error) => tracing::warn!(%error, "could not sweep expired sessions"),

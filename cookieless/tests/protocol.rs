@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::{request, Fixture, Transport};
+use axum::Extension;
+use common::{request, Fixture, Gate, Transport};
 use cookieless::{Expiry, SessionStore, Token};
 use serde_json::json;
 
@@ -309,13 +310,13 @@ async fn idle_sessions_expire(fixture: Fixture, transport: Transport) {
     let token = app.send("POST", "/counter", None).await.token();
     // Reads within the idle timeout keep it alive well past one idle period.
     for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        fixture.clock.advance(Duration::from_millis(300));
         assert_eq!(
             app.send("GET", "/counter", Some(&token)).await.body,
             json!({"value": 1})
         );
     }
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    fixture.clock.advance(Duration::from_millis(400));
     let expired = app.send("GET", "/counter", Some(&token)).await;
     assert_eq!(expired.body, json!({"value": 0}));
     assert_eq!(expired.session(), Some(""));
@@ -334,13 +335,13 @@ async fn sessions_expire_at_the_absolute_timeout_however_busy(
         .serve(common::app(fixture.layer().with_expiry(short(400, 900))))
         .await;
     let token = app.send("POST", "/counter", None).await.token();
-    let started = std::time::Instant::now();
-    while started.elapsed() < Duration::from_millis(700) {
+    for _ in 0..8 {
+        fixture.clock.advance(Duration::from_millis(100));
         let reply = app.send("POST", "/counter", Some(&token)).await;
         assert_eq!(reply.session(), Some(token.as_str()));
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Last used 100 ms ago, well within the idle timeout, but created 900 ms ago.
+    fixture.clock.advance(Duration::from_millis(100));
     assert_eq!(
         app.send("GET", "/counter", Some(&token)).await.session(),
         Some("")
@@ -348,18 +349,27 @@ async fn sessions_expire_at_the_absolute_timeout_however_busy(
 }
 
 async fn expired_sessions_are_swept_in_the_background(fixture: Fixture, transport: Transport) {
-    let app = transport
-        .serve(common::app(fixture.layer().with_expiry(short(200, 60_000))))
-        .await;
+    // Redis expires keys by its own clock rather than by the sweep, so the idle timeout is long
+    // enough that, in real time too, the live session outlives the dead one by a wide margin.
+    let layer = fixture.layer().with_expiry(short(2_000, 60_000));
+    let app = transport.serve(common::app(layer.clone())).await;
     let token = app.send("POST", "/counter", None).await.token();
     let live = app.send("POST", "/counter", None).await.token();
-    let sweeper = cookieless::spawn_sweeper(fixture.store.clone(), Duration::from_millis(50));
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    fixture.clock.advance(Duration::from_millis(1_500));
     app.send("POST", "/counter", Some(&live)).await;
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    sweeper.abort();
+    fixture.clock.advance(Duration::from_millis(1_500));
+
     let key = |t: &str| Token::parse(t.as_bytes()).unwrap().key();
-    assert!(fixture.store.load(&key(&token)).await.unwrap().is_none());
+    let sweeper = layer.spawn_sweeper(Duration::from_millis(20));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while fixture.store.load(&key(&token)).await.unwrap().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sweeper left an expired session in the store"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sweeper.abort();
     assert!(fixture.store.load(&key(&live)).await.unwrap().is_some());
 }
 
@@ -454,18 +464,22 @@ async fn another_process_writing_the_same_session_is_merged_key_by_key(
     fixture: Fixture,
     transport: Transport,
 ) {
-    let first = transport.serve(common::app(fixture.layer())).await;
+    let gate = Gate::default();
+    let first = transport
+        .serve(common::app(fixture.layer()).layer(Extension(gate.clone())))
+        .await;
     let second = transport.serve(common::app(fixture.layer())).await;
     let token = first.send("POST", "/counter", None).await.token();
     let slow = {
         let (first, token) = (first.clone(), token.clone());
         tokio::spawn(async move { first.send("POST", "/set-later/a", Some(&token)).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    gate.loaded().await;
     assert_eq!(
         second.send("POST", "/set/b", Some(&token)).await.session(),
         Some(token.as_str())
     );
+    gate.open();
     assert_eq!(slow.await.unwrap().session(), Some(token.as_str()));
     assert_eq!(
         second.send("GET", "/keys", Some(&token)).await.body,
@@ -474,14 +488,17 @@ async fn another_process_writing_the_same_session_is_merged_key_by_key(
 }
 
 async fn a_session_ended_by_another_process_stays_ended(fixture: Fixture, transport: Transport) {
-    let first = transport.serve(common::app(fixture.layer())).await;
+    let gate = Gate::default();
+    let first = transport
+        .serve(common::app(fixture.layer()).layer(Extension(gate.clone())))
+        .await;
     let second = transport.serve(common::app(fixture.layer())).await;
     let token = first.send("POST", "/counter", None).await.token();
     let slow = {
         let (first, token) = (first.clone(), token.clone());
         tokio::spawn(async move { first.send("POST", "/set-later/a", Some(&token)).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    gate.loaded().await;
     assert_eq!(
         second
             .send("POST", "/destroy", Some(&token))
@@ -489,6 +506,7 @@ async fn a_session_ended_by_another_process_stays_ended(fixture: Fixture, transp
             .session(),
         Some("")
     );
+    gate.open();
     assert_eq!(slow.await.unwrap().session(), Some(""));
     assert_eq!(
         second.send("GET", "/keys", Some(&token)).await.session(),

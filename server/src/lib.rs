@@ -18,8 +18,8 @@ use std::time::Duration;
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use cookieless::{
-    cors_layer, spawn_sweeper, Expiry, MemoryStore, RedisPool, RedisStore, SessionLayer,
-    SessionStore, SledStore, REDIS_TIMEOUT,
+    cors_layer, Expiry, MemoryStore, RedisPool, RedisStore, SessionLayer, SessionStore, SledStore,
+    REDIS_TIMEOUT,
 };
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -71,9 +71,8 @@ impl App {
             idle: config.idle_timeout,
             absolute: config.absolute_timeout,
         };
-        spawn_sweeper(sessions.clone(), sweep_period(expiry));
-
         let session_layer = SessionLayer::from_shared_store(sessions).with_expiry(expiry);
+        session_layer.spawn_sweeper(sweep_period(expiry));
         let mut router = Router::new()
             .route("/healthz", get(healthz))
             .merge(api::router().layer(session_layer))

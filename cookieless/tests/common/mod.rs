@@ -11,18 +11,21 @@ use axum::body::Body;
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use cookieless::{
-    MemoryStore, Millis, Record, RedisStore, Saved, Session, SessionError, SessionKey,
+    Clock, MemoryStore, Millis, Record, RedisStore, Saved, Session, SessionError, SessionKey,
     SessionLayer, SessionStore, SledStore, StoreError, Token,
 };
 use serde_json::{json, Value};
+use tokio::sync::Notify;
 use tower::ServiceExt;
 
 /// A store under test, with whatever must outlive it.
 pub struct Fixture {
     pub store: Arc<CountingStore>,
     pub dir: Option<tempfile::TempDir>,
+    /// The clock of every layer made by [`Fixture::layer`], for tests to move forward.
+    pub clock: Clock,
 }
 
 impl Fixture {
@@ -30,6 +33,7 @@ impl Fixture {
         Fixture {
             store: Arc::new(CountingStore::new(Arc::new(MemoryStore::new()))),
             dir: None,
+            clock: Clock::default(),
         }
     }
 
@@ -40,6 +44,7 @@ impl Fixture {
         Fixture {
             store: Arc::new(CountingStore::new(Arc::new(store))),
             dir: Some(dir),
+            clock: Clock::default(),
         }
     }
 
@@ -54,11 +59,12 @@ impl Fixture {
         Fixture {
             store: Arc::new(CountingStore::new(Arc::new(store))),
             dir: None,
+            clock: Clock::default(),
         }
     }
 
     pub fn layer(&self) -> SessionLayer {
-        SessionLayer::from_shared_store(self.store.clone())
+        SessionLayer::from_shared_store(self.store.clone()).with_clock(self.clock.clone())
     }
 }
 
@@ -289,10 +295,35 @@ async fn slow_increment(session: Session) -> Result<Json<Value>, SessionError> {
     Ok(Json(json!({ "value": value })))
 }
 
-/// Sets `key` after a pause, to let another process change the session in between.
-async fn set_later(session: Session, Path(key): Path<String>) -> Result<StatusCode, SessionError> {
+/// Lets a test stop a request between loading its session and changing it.
+#[derive(Clone, Default)]
+pub struct Gate {
+    loaded: Arc<Notify>,
+    proceed: Arc<Notify>,
+}
+
+impl Gate {
+    /// Waits until the gated request has loaded its session.
+    pub async fn loaded(&self) {
+        self.loaded.notified().await;
+    }
+
+    /// Lets the gated request go on.
+    pub fn open(&self) {
+        self.proceed.notify_one();
+    }
+}
+
+/// Sets `key` once the test opens the gate, so that another process can change the session
+/// between this request's read and its write.
+async fn set_later(
+    session: Session,
+    Extension(gate): Extension<Gate>,
+    Path(key): Path<String>,
+) -> Result<StatusCode, SessionError> {
     session.get::<Value>(&key).await?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    gate.loaded.notify_one();
+    gate.proceed.notified().await;
     session.insert(&key, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
