@@ -29,7 +29,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "bare,memory,sled,redis,tower-sessions"
+        default_value = "bare,memory,sled,redis,tower-sessions,axum-session"
     )]
     contenders: Vec<String>,
     /// The Redis server for the `redis` contender.
@@ -84,6 +84,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let script = work.path().join("session.lua");
     std::fs::write(&script, WRK_SCRIPT)?;
 
+    let clients = Clients {
+        threads: args.threads,
+        connections: args.connections,
+    };
     let mut contenders = Vec::new();
     for name in &args.contenders {
         let contender = start(name, &args, work.path()).await?;
@@ -96,7 +100,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for contender in &contenders {
         for (method, path) in [("GET", "/counter"), ("POST", "/counter/increment")] {
             wrk(
-                &args,
+                clients,
                 &script,
                 contender,
                 method,
@@ -107,13 +111,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let mut runs = vec![[Vec::new(), Vec::new()]; contenders.len()];
+    let mut sequential_sled_writes = Vec::new();
     for round in 1..=args.rounds {
         for (index, contender) in contenders.iter().enumerate() {
+            if contender.name == "sled" {
+                let (method, path) = ("POST", "/counter/increment");
+                let run = wrk(SEQUENTIAL, &script, contender, method, path, args.duration)?;
+                eprintln!(
+                    "round {round}: sled {method} {path}, one client: {:.0} req/s",
+                    run.requests_per_second
+                );
+                sequential_sled_writes.push(run);
+            }
             for (op, (method, path)) in [("GET", "/counter"), ("POST", "/counter/increment")]
                 .into_iter()
                 .enumerate()
             {
-                let run = wrk(&args, &script, contender, method, path, args.duration)?;
+                let run = wrk(clients, &script, contender, method, path, args.duration)?;
                 eprintln!(
                     "round {round}: {} {method} {path}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
                     contender.name, run.requests_per_second, run.p50_ms, run.p99_ms
@@ -123,7 +137,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    let report = report(&args, &contenders, &runs);
+    let report = report(&args, &contenders, &runs, &sequential_sled_writes);
     println!("{report}");
     if let Some(output) = &args.output {
         std::fs::write(output, &report)?;
@@ -192,8 +206,21 @@ async fn start(
     })
 }
 
+/// How many wrk threads and connections.
+#[derive(Clone, Copy)]
+struct Clients {
+    threads: usize,
+    connections: usize,
+}
+
+/// One client sending one request after another.
+const SEQUENTIAL: Clients = Clients {
+    threads: 1,
+    connections: 1,
+};
+
 fn wrk(
-    args: &Args,
+    clients: Clients,
     script: &Path,
     contender: &Contender,
     method: &str,
@@ -201,8 +228,8 @@ fn wrk(
     duration: Duration,
 ) -> Result<Run, Box<dyn std::error::Error>> {
     let output = Command::new("wrk")
-        .arg(format!("-t{}", args.threads))
-        .arg(format!("-c{}", args.connections))
+        .arg(format!("-t{}", clients.threads))
+        .arg(format!("-c{}", clients.connections))
         .arg(format!("-d{}s", duration.as_secs().max(1)))
         .arg("--latency")
         .arg("-s")
@@ -252,7 +279,12 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-fn report(args: &Args, contenders: &[Contender], runs: &[[Vec<Run>; 2]]) -> String {
+fn report(
+    args: &Args,
+    contenders: &[Contender],
+    runs: &[[Vec<Run>; 2]],
+    sequential_sled_writes: &[Run],
+) -> String {
     let summary = |runs: &[Run]| Run {
         requests_per_second: median(runs.iter().map(|run| run.requests_per_second).collect()),
         p50_ms: median(runs.iter().map(|run| run.p50_ms).collect()),
@@ -278,16 +310,62 @@ fn report(args: &Args, contenders: &[Contender], runs: &[[Vec<Run>; 2]]) -> Stri
             write.requests_per_second / baseline[1].requests_per_second,
         ));
     }
+    let group_commit = contenders
+        .iter()
+        .position(|contender| contender.name == "sled")
+        .map(|index| {
+            let concurrent = summary(&runs[index][1]).requests_per_second;
+            let sequential = summary(sequential_sled_writes).requests_per_second;
+            format!(
+                "\n\nDurable sled writes: {concurrent:.0} req/s from {} concurrent clients, \
+                 {sequential:.0} req/s from one client in sequence (one flush per request): \
+                 {:.1}x.",
+                args.connections,
+                concurrent / sequential
+            )
+        })
+        .unwrap_or_default();
     format!(
         "{table}\n{} round(s) of {}s per contender and operation, wrk -t{} -c{}, {} sessions per contender, \
-         medians of the rounds; the first contender is the baseline.\n\nMachine: {}",
+         medians of the rounds; the first contender is the baseline.{group_commit}\n\nVersions: {}.\n\nMachine: {}",
         args.rounds,
         args.duration.as_secs(),
         args.threads,
         args.connections,
         args.sessions,
+        versions(),
         machine()
     )
+}
+
+/// The locked versions of the crates the contenders are built on.
+fn versions() -> String {
+    const LOCK: &str = include_str!("../../Cargo.lock");
+    [
+        "axum",
+        "hyper",
+        "sled",
+        "redis",
+        "tower-sessions",
+        "axum_session",
+    ]
+    .iter()
+    .map(|name| {
+        let version = LOCK
+            .split("[[package]]")
+            .find_map(|package| {
+                let mut lines = package.trim().lines();
+                if lines.next()? != format!("name = \"{name}\"") {
+                    return None;
+                }
+                let version = lines.next()?.strip_prefix("version = ")?;
+                Some(version.trim_matches('"').to_string())
+            })
+            .unwrap_or_else(|| "?".into());
+        format!("{name} {version}")
+    })
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 fn machine() -> String {

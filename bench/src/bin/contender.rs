@@ -38,6 +38,9 @@ enum Kind {
     Redis,
     /// tower-sessions with its memory store and its cookie transport.
     TowerSessions,
+    /// axum_session in `rest_mode` (the id travels in a header) with no database behind its
+    /// in-memory table.
+    AxumSession,
 }
 
 #[tokio::main]
@@ -57,6 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ours(SessionLayer::new(RedisStore::connect(&url, prefix).await?))
         }
         Kind::TowerSessions => tower_sessions_app(),
+        Kind::AxumSession => axum_session_app().await?,
     };
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
@@ -102,6 +106,27 @@ fn tower_sessions_app() -> Router {
         .route("/counter", get(read))
         .route("/counter/increment", post(increment))
         .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false))
+}
+
+async fn axum_session_app() -> Result<Router, axum_session::SessionError> {
+    use axum_session::{Session, SessionConfig, SessionLayer, SessionNullPool, SessionStore};
+
+    async fn read(session: Session<SessionNullPool>) -> Json<serde_json::Value> {
+        let value: u64 = session.get("counter").unwrap_or(0);
+        Json(json!({ "value": value }))
+    }
+    async fn increment(session: Session<SessionNullPool>) -> Json<serde_json::Value> {
+        let value = session.get::<u64>("counter").unwrap_or(0) + 1;
+        session.set("counter", value);
+        Json(json!({ "value": value }))
+    }
+    // The same header name as ours, so the load script carries both alike.
+    let config = SessionConfig::default().with_session_name("x-session");
+    let store = SessionStore::<SessionNullPool>::new(None, config).await?;
+    Ok(Router::new()
+        .route("/counter", get(read))
+        .route("/counter/increment", post(increment))
+        .layer(SessionLayer::new(store)))
 }
 
 #[derive(Clone, Default)]
