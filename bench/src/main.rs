@@ -29,7 +29,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "bare,memory,sled,redis,tower-sessions,axum-session"
+        default_value = "bare,empty-layer,memory,sled,redis,tower-sessions,axum-session"
     )]
     contenders: Vec<String>,
     /// The Redis server for the `redis` contender.

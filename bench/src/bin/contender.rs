@@ -33,6 +33,10 @@ enum Kind {
     /// No session layer: the counter lives in a process-global map keyed by the header (the
     /// ceiling any session layer can reach).
     Bare,
+    /// `bare` behind a middleware that does only what any header-session layer must: read the
+    /// request header, box the inner future, and add response headers. What it costs over `bare`
+    /// no session layer of this shape can avoid.
+    EmptyLayer,
     Memory,
     Sled,
     Redis,
@@ -48,6 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let app = match args.kind {
         Kind::Bare => bare(),
+        Kind::EmptyLayer => bare().layer(axum::middleware::from_fn(empty_layer)),
         Kind::Memory => ours(SessionLayer::new(MemoryStore::new())),
         Kind::Sled => {
             let dir = args.data_dir.ok_or("--data-dir is needed with sled")?;
@@ -127,6 +132,23 @@ async fn axum_session_app() -> Result<Router, axum_session::SessionError> {
         .route("/counter", get(read))
         .route("/counter/increment", post(increment))
         .layer(SessionLayer::new(store)))
+}
+
+async fn empty_layer(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let presented = request.headers().get("x-session").cloned();
+    let mut response = next.run(request).await;
+    if let Some(token) = presented {
+        let headers = response.headers_mut();
+        headers.insert("x-session", token);
+        headers.insert(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+    }
+    response
 }
 
 #[derive(Clone, Default)]

@@ -32,7 +32,7 @@ fn record(number: usize, now: u64) -> Record {
     data.insert("counter".into(), (number % 100).into());
     data.insert("user".into(), format!("user{}", number % 50_000).into());
     // Every tenth session is already past its deadline, for the sweep to find.
-    let expires = if number % 10 == 0 {
+    let expires = if number.is_multiple_of(10) {
         now - 1
     } else {
         now + 3_600_000
@@ -95,7 +95,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let live: Vec<&SessionKey> = keys
         .iter()
         .enumerate()
-        .filter(|(number, _)| number % 10 != 0)
+        .filter(|(number, _)| !number.is_multiple_of(10))
         .map(|(_, key)| key)
         .collect();
     let mut latencies = Vec::with_capacity(args.loads);
