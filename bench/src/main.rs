@@ -408,4 +408,11 @@ mod tests {
         assert_eq!(milliseconds("2.00s"), Some(2000.0));
         assert!(parse_wrk("garbage").is_none());
     }
+
+    #[test]
+    fn every_contender_crate_has_a_locked_version() {
+        let versions = versions();
+        assert!(!versions.contains('?'), "{versions}");
+        assert!(versions.contains("axum_session 0."), "{versions}");
+    }
 }
