@@ -88,29 +88,20 @@ pub fn NotesPage() -> impl IntoView {
 fn NewNoteForm() -> impl IntoView {
     let view = expect_context::<NotesView>();
     let notices = use_notices();
-    let title = RwSignal::new(String::new());
-    let body = RwSignal::new(String::new());
-    let fields = RwSignal::new(FieldErrors::new());
+    let draft = NoteDraft::new(String::new(), String::new());
     let submit = move |event: SubmitEvent| {
         event.prevent_default();
-        let input = NoteInput {
-            title: title.get_untracked(),
-            body: body.get_untracked(),
-        };
-        if let Some(errors) = invalid(&input) {
-            fields.set(errors);
+        let Some(input) = draft.input() else {
             return;
-        }
+        };
         spawn_local(async move {
             match api::post::<_, Note>(paths::NOTES, &input).await {
                 Ok(_) => {
-                    title.set(String::new());
-                    body.set(String::new());
-                    fields.set(FieldErrors::new());
+                    draft.clear();
                     view.number.set(1);
                     view.reload();
                 }
-                Err(error) => report(error, fields, notices),
+                Err(error) => draft.report(error, notices),
             }
         });
     };
@@ -118,7 +109,7 @@ fn NewNoteForm() -> impl IntoView {
         <section class="card" aria-labelledby="new-note-heading">
             <h2 id="new-note-heading">"New note"</h2>
             <form on:submit=submit novalidate>
-                <NoteFields id="new-note" title=title body=body fields=fields />
+                <NoteFields id="new-note" draft=draft />
                 <button type="submit">"Add note"</button>
             </form>
         </section>
@@ -130,26 +121,19 @@ fn NoteItem(note: Note) -> impl IntoView {
     let view = expect_context::<NotesView>();
     let notices = use_notices();
     let editing = RwSignal::new(false);
-    let title = RwSignal::new(note.title.clone());
-    let body = RwSignal::new(note.body.clone());
-    let fields = RwSignal::new(FieldErrors::new());
+    let draft = NoteDraft::new(note.title.clone(), note.body.clone());
     let path = format!("{}/{}", paths::NOTES, note.id);
     let (save_path, delete_path) = (path.clone(), path);
     let save = move |event: SubmitEvent| {
         event.prevent_default();
-        let input = NoteInput {
-            title: title.get_untracked(),
-            body: body.get_untracked(),
-        };
-        if let Some(errors) = invalid(&input) {
-            fields.set(errors);
+        let Some(input) = draft.input() else {
             return;
-        }
+        };
         let path = save_path.clone();
         spawn_local(async move {
             match api::put::<_, Note>(&path, &input).await {
                 Ok(_) => view.reload(),
-                Err(error) => report(error, fields, notices),
+                Err(error) => draft.report(error, notices),
             }
         });
     };
@@ -184,7 +168,7 @@ fn NoteItem(note: Note) -> impl IntoView {
                 }
             >
                 <form on:submit=save.clone() novalidate>
-                    <NoteFields id=id.clone() title=title body=body fields=fields />
+                    <NoteFields id=id.clone() draft=draft />
                     <div class="actions">
                         <button type="submit">"Save"</button>
                         <button type="button" class="secondary" on:click=move |_| editing.set(false)>"Cancel"</button>
@@ -195,13 +179,68 @@ fn NoteItem(note: Note) -> impl IntoView {
     }
 }
 
-#[component]
-fn NoteFields(
-    #[prop(into)] id: String,
+/// What a note form holds while the user types, and what is wrong with it.
+#[derive(Clone, Copy)]
+struct NoteDraft {
     title: RwSignal<String>,
     body: RwSignal<String>,
     fields: RwSignal<FieldErrors>,
-) -> impl IntoView {
+}
+
+impl NoteDraft {
+    fn new(title: String, body: String) -> Self {
+        NoteDraft {
+            title: RwSignal::new(title),
+            body: RwSignal::new(body),
+            fields: RwSignal::new(FieldErrors::new()),
+        }
+    }
+
+    /// What to send, or `None` once the form shows why it cannot be sent.
+    fn input(&self) -> Option<NoteInput> {
+        let input = NoteInput {
+            title: self.title.get_untracked(),
+            body: self.body.get_untracked(),
+        };
+        let errors = note_errors(&input);
+        if errors.is_empty() {
+            Some(input)
+        } else {
+            self.fields.set(errors);
+            None
+        }
+    }
+
+    fn clear(&self) {
+        self.title.set(String::new());
+        self.body.set(String::new());
+        self.fields.set(FieldErrors::new());
+    }
+
+    /// Shows the server's refusal next to the fields it names, or as a notice.
+    fn report(&self, error: ApiError, notices: Notices) {
+        let by_field: FieldErrors = ["title", "body"]
+            .into_iter()
+            .filter(|field| !error.field(field).is_empty())
+            .map(|field| (field.to_string(), error.field(field).to_vec()))
+            .collect();
+        if by_field.is_empty() {
+            notices.push(
+                Level::Error,
+                format!("The note could not be saved: {error}"),
+            );
+        }
+        self.fields.set(by_field);
+    }
+}
+
+#[component]
+fn NoteFields(#[prop(into)] id: String, draft: NoteDraft) -> impl IntoView {
+    let NoteDraft {
+        title,
+        body,
+        fields,
+    } = draft;
     let messages = move |field: &'static str| {
         move || {
             fields
@@ -223,24 +262,4 @@ fn NoteFields(
         <textarea id=body_id rows="4" bind:value=body></textarea>
         <ul class="field-errors">{messages("body")}</ul>
     }
-}
-
-fn invalid(input: &NoteInput) -> Option<FieldErrors> {
-    let errors = note_errors(input);
-    (!errors.is_empty()).then_some(errors)
-}
-
-fn report(error: ApiError, fields: RwSignal<FieldErrors>, notices: Notices) {
-    let by_field: FieldErrors = ["title", "body"]
-        .into_iter()
-        .filter(|field| !error.field(field).is_empty())
-        .map(|field| (field.to_string(), error.field(field).to_vec()))
-        .collect();
-    if by_field.is_empty() {
-        notices.push(
-            Level::Error,
-            format!("The note could not be saved: {error}"),
-        );
-    }
-    fields.set(by_field);
 }

@@ -59,19 +59,11 @@ impl NoteStore for MemoryNotes {
         Ok(self.state().notes.get(&(owner.to_string(), id)).cloned())
     }
 
-    async fn update(
-        &self,
-        owner: &str,
-        id: u64,
-        title: &str,
-        body: &str,
-    ) -> Result<Option<StoredNote>, StoreError> {
-        let mut state = self.state();
-        let Some(note) = state.notes.get_mut(&(owner.to_string(), id)) else {
-            return Ok(None);
-        };
-        note.edit(title, body);
-        Ok(Some(note.clone()))
+    async fn put(&self, note: &StoredNote) -> Result<(), StoreError> {
+        self.state()
+            .notes
+            .insert((note.owner.clone(), note.id), note.clone());
+        Ok(())
     }
 
     async fn delete(&self, owner: &str, id: u64) -> Result<bool, StoreError> {

@@ -62,6 +62,9 @@ pub trait NoteStore: Send + Sync + 'static {
     /// The note with `id` if `owner` owns it.
     async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, StoreError>;
 
+    /// Writes `note` whole, in place of the note with its id.
+    async fn put(&self, note: &StoredNote) -> Result<(), StoreError>;
+
     /// Replaces the title and body of `owner`'s note `id`; `None` if there is no such note.
     async fn update(
         &self,
@@ -69,7 +72,14 @@ pub trait NoteStore: Send + Sync + 'static {
         id: u64,
         title: &str,
         body: &str,
-    ) -> Result<Option<StoredNote>, StoreError>;
+    ) -> Result<Option<StoredNote>, StoreError> {
+        let Some(mut note) = self.get(owner, id).await? else {
+            return Ok(None);
+        };
+        note.edit(title, body);
+        self.put(&note).await?;
+        Ok(Some(note))
+    }
 
     /// Removes `owner`'s note `id`; whether there was one.
     async fn delete(&self, owner: &str, id: u64) -> Result<bool, StoreError>;

@@ -28,21 +28,6 @@ impl RedisNotes {
     fn owner_key(&self, owner: &str) -> String {
         format!("{}notes:{owner}", self.prefix)
     }
-
-    async fn write(&self, note: &StoredNote) -> Result<(), StoreError> {
-        let value = serde_json::to_string(note).map_err(unavailable)?;
-        let mut connection = self.pool.get();
-        bounded(
-            redis::pipe()
-                .atomic()
-                .set(self.note_key(note.id), value)
-                .ignore()
-                .zadd(self.owner_key(&note.owner), note.id, note.id)
-                .ignore()
-                .query_async::<()>(&mut connection),
-        )
-        .await
-    }
 }
 
 #[async_trait]
@@ -51,7 +36,7 @@ impl NoteStore for RedisNotes {
         let mut connection = self.pool.get();
         let id: u64 = bounded(connection.incr(format!("{}note-ids", self.prefix), 1)).await?;
         let note = StoredNote::new(id, owner, title, body);
-        self.write(&note).await?;
+        self.put(&note).await?;
         Ok(note)
     }
 
@@ -87,19 +72,19 @@ impl NoteStore for RedisNotes {
         Ok(note.filter(|note| note.owner == owner))
     }
 
-    async fn update(
-        &self,
-        owner: &str,
-        id: u64,
-        title: &str,
-        body: &str,
-    ) -> Result<Option<StoredNote>, StoreError> {
-        let Some(mut note) = self.get(owner, id).await? else {
-            return Ok(None);
-        };
-        note.edit(title, body);
-        self.write(&note).await?;
-        Ok(Some(note))
+    async fn put(&self, note: &StoredNote) -> Result<(), StoreError> {
+        let value = serde_json::to_string(note).map_err(unavailable)?;
+        let mut connection = self.pool.get();
+        bounded(
+            redis::pipe()
+                .atomic()
+                .set(self.note_key(note.id), value)
+                .ignore()
+                .zadd(self.owner_key(&note.owner), note.id, note.id)
+                .ignore()
+                .query_async::<()>(&mut connection),
+        )
+        .await
     }
 
     async fn delete(&self, owner: &str, id: u64) -> Result<bool, StoreError> {

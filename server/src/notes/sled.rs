@@ -32,14 +32,6 @@ impl SledNotes {
         key.extend_from_slice(&id.to_be_bytes());
         key
     }
-
-    async fn write(&self, note: &StoredNote) -> Result<(), StoreError> {
-        let value = serde_json::to_vec(note).map_err(unavailable)?;
-        self.tree
-            .insert(Self::key(&note.owner, note.id), value)
-            .map_err(unavailable)?;
-        self.flush.flush().await.map_err(unavailable)
-    }
 }
 
 fn unavailable(error: impl std::fmt::Display) -> StoreError {
@@ -56,7 +48,7 @@ impl NoteStore for SledNotes {
         // sled's ids grow monotonically, across restarts too.
         let id = self.db.generate_id().map_err(unavailable)? + 1;
         let note = StoredNote::new(id, owner, title, body);
-        self.write(&note).await?;
+        self.put(&note).await?;
         Ok(note)
     }
 
@@ -87,19 +79,12 @@ impl NoteStore for SledNotes {
             .transpose()
     }
 
-    async fn update(
-        &self,
-        owner: &str,
-        id: u64,
-        title: &str,
-        body: &str,
-    ) -> Result<Option<StoredNote>, StoreError> {
-        let Some(mut note) = self.get(owner, id).await? else {
-            return Ok(None);
-        };
-        note.edit(title, body);
-        self.write(&note).await?;
-        Ok(Some(note))
+    async fn put(&self, note: &StoredNote) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(note).map_err(unavailable)?;
+        self.tree
+            .insert(Self::key(&note.owner, note.id), value)
+            .map_err(unavailable)?;
+        self.flush.flush().await.map_err(unavailable)
     }
 
     async fn delete(&self, owner: &str, id: u64) -> Result<bool, StoreError> {
