@@ -22,6 +22,9 @@ struct Args {
     connections: usize,
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// A pause after every run.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    settle: Duration,
     /// Sessions made in each contender before the load, spread over by the load.
     #[arg(long, default_value_t = 1000)]
     sessions: usize,
@@ -114,15 +117,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut sequential_sled_writes = Vec::new();
     for round in 1..=args.rounds {
         for (index, contender) in contenders.iter().enumerate() {
-            if contender.name == "sled" {
-                let (method, path) = ("POST", "/counter/increment");
-                let run = wrk(SEQUENTIAL, &script, contender, method, path, args.duration)?;
-                eprintln!(
-                    "round {round}: sled {method} {path}, one client: {:.0} req/s",
-                    run.requests_per_second
-                );
-                sequential_sled_writes.push(run);
-            }
             for (op, (method, path)) in [("GET", "/counter"), ("POST", "/counter/increment")]
                 .into_iter()
                 .enumerate()
@@ -133,6 +127,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     contender.name, run.requests_per_second, run.p50_ms, run.p99_ms
                 );
                 runs[index][op].push(run);
+                // Lets a store's background work (sled's flusher, say) finish before the next
+                // run, so that it is not charged to whoever runs next.
+                std::thread::sleep(args.settle);
+            }
+            if contender.name == "sled" {
+                let (method, path) = ("POST", "/counter/increment");
+                let run = wrk(SEQUENTIAL, &script, contender, method, path, args.duration)?;
+                eprintln!(
+                    "round {round}: sled {method} {path}, one client: {:.0} req/s",
+                    run.requests_per_second
+                );
+                sequential_sled_writes.push(run);
+                std::thread::sleep(args.settle);
             }
         }
     }
