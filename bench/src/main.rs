@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use bench::contenders::session_carrier;
 use clap::Parser;
 
 #[derive(Parser)]
@@ -78,6 +79,10 @@ struct Run {
     requests_per_second: f64,
     p50_ms: f64,
     p99_ms: f64,
+    requests: u64,
+    /// The contender's CPU time (user and system) per request: unlike throughput, it hardly
+    /// moves when a neighbour on a shared machine takes CPU time away.
+    cpu_us_per_request: f64,
 }
 
 #[tokio::main]
@@ -190,20 +195,9 @@ async fn start(
             .post(format!("{url}/counter/increment"))
             .send()
             .await?;
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-        };
-        let carrier = match (header("x-session"), header("set-cookie")) {
-            (Some(token), _) => format!("X-Session: {token}"),
-            (None, Some(cookie)) => {
-                format!("Cookie: {}", cookie.split(';').next().unwrap_or(cookie))
-            }
-            (None, None) => return Err(format!("{name} handed out no session").into()),
-        };
-        writeln!(file, "{carrier}")?;
+        let (header, value) = session_carrier(response.headers())
+            .ok_or_else(|| format!("{name} handed out no session"))?;
+        writeln!(file, "{header}: {}", value.to_str()?)?;
     }
     Ok(Contender {
         name: name.to_string(),
@@ -234,6 +228,7 @@ fn wrk(
     path: &str,
     duration: Duration,
 ) -> Result<Run, Box<dyn std::error::Error>> {
+    let cpu_before = cpu_seconds(contender.process.id())?;
     let output = Command::new("wrk")
         .arg(format!("-t{}", clients.threads))
         .arg(format!("-c{}", clients.connections))
@@ -250,7 +245,39 @@ fn wrk(
     if !output.status.success() || text.contains("Non-2xx") {
         return Err(format!("wrk failed against {}: {text}", contender.name).into());
     }
-    parse_wrk(&text).ok_or_else(|| format!("unreadable wrk output: {text}").into())
+    let cpu = cpu_seconds(contender.process.id())? - cpu_before;
+    let mut run = parse_wrk(&text).ok_or_else(|| format!("unreadable wrk output: {text}"))?;
+    run.cpu_us_per_request = cpu * 1e6 / run.requests as f64;
+    Ok(run)
+}
+
+/// The user and system CPU time a process has used, from `/proc/PID/stat`.
+fn cpu_seconds(pid: u32) -> Result<f64, Box<dyn std::error::Error>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .ok_or("unreadable /proc/PID/stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks = |index: usize| -> Result<f64, Box<dyn std::error::Error>> {
+        Ok(fields
+            .get(index)
+            .ok_or("short /proc/PID/stat")?
+            .parse::<f64>()?)
+    };
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    Ok((ticks(11)? + ticks(12)?) / clock_ticks_per_second())
+}
+
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8_lossy(&output.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 fn parse_wrk(text: &str) -> Option<Run> {
@@ -262,9 +289,11 @@ fn parse_wrk(text: &str) -> Option<Run> {
             run.p50_ms = milliseconds(latency.trim())?;
         } else if let Some(latency) = line.strip_prefix("99%") {
             run.p99_ms = milliseconds(latency.trim())?;
+        } else if let Some((count, _)) = line.split_once(" requests in ") {
+            run.requests = count.trim().parse().ok()?;
         }
     }
-    (run.requests_per_second > 0.0).then_some(run)
+    (run.requests_per_second > 0.0 && run.requests > 0).then_some(run)
 }
 
 /// wrk's `812.00us`, `1.23ms`, `2.00s` in milliseconds.
@@ -296,25 +325,29 @@ fn report(
         requests_per_second: median(runs.iter().map(|run| run.requests_per_second).collect()),
         p50_ms: median(runs.iter().map(|run| run.p50_ms).collect()),
         p99_ms: median(runs.iter().map(|run| run.p99_ms).collect()),
+        requests: runs.iter().map(|run| run.requests).sum(),
+        cpu_us_per_request: median(runs.iter().map(|run| run.cpu_us_per_request).collect()),
     };
     let baseline = [summary(&runs[0][0]), summary(&runs[0][1])];
     let mut table = String::from(
-        "| contender | read req/s | read p50 | read p99 | read vs bare | write req/s | write p50 | write p99 | write vs bare |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        "| contender | read req/s | read p50 | read p99 | read vs bare | read CPU/req | write req/s | write p50 | write p99 | write vs bare | write CPU/req |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for (contender, runs) in contenders.iter().zip(runs) {
         let (read, write) = (summary(&runs[0]), summary(&runs[1]));
         table.push_str(&format!(
-            "| {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} | {:.0} | {:.2} ms | {:.2} ms | {:.2} |\n",
+            "| {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} | {:.1} µs | {:.0} | {:.2} ms | {:.2} ms | {:.2} | {:.1} µs |\n",
             contender.name,
             read.requests_per_second,
             read.p50_ms,
             read.p99_ms,
             read.requests_per_second / baseline[0].requests_per_second,
+            read.cpu_us_per_request,
             write.requests_per_second,
             write.p50_ms,
             write.p99_ms,
             write.requests_per_second / baseline[1].requests_per_second,
+            write.cpu_us_per_request,
         ));
     }
     let group_commit = contenders
@@ -334,7 +367,7 @@ fn report(
         .unwrap_or_default();
     format!(
         "{table}\n{} round(s) of {}s per contender and operation, wrk -t{} -c{}, {} sessions per contender, \
-         medians of the rounds; the first contender is the baseline.{group_commit}\n\nVersions: {}.\n\nMachine: {}",
+         medians of the rounds; the first contender is the baseline. CPU/req is the contender process's own CPU time (user and system) per request.{group_commit}\n\nVersions: {}.\n\nMachine: {}",
         args.rounds,
         args.duration.as_secs(),
         args.threads,
@@ -412,6 +445,7 @@ mod tests {
         assert_eq!(run.requests_per_second, 20000.5);
         assert!((run.p50_ms - 0.812).abs() < 1e-9);
         assert_eq!(run.p99_ms, 5.5);
+        assert_eq!(run.requests, 100000);
         assert_eq!(milliseconds("2.00s"), Some(2000.0));
         assert!(parse_wrk("garbage").is_none());
     }

@@ -1,0 +1,159 @@
+//! The contenders' apps: the same two endpoints (read a per-session counter, increment it)
+//! behind each session mechanism, shared by the `contender` binary that serves them over HTTP and
+//! the in-process `layer` benchmark.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use cookieless::{Session, SessionError, SessionLayer};
+use serde_json::json;
+
+/// This library's layer, over whichever store `layer` holds.
+pub fn ours(layer: SessionLayer) -> Router {
+    async fn read(session: Session) -> Result<Json<serde_json::Value>, SessionError> {
+        let value: u64 = session.get("counter").await?.unwrap_or(0);
+        Ok(Json(json!({ "value": value })))
+    }
+    async fn increment(session: Session) -> Result<Json<serde_json::Value>, SessionError> {
+        let value = session.get::<u64>("counter").await?.unwrap_or(0) + 1;
+        session.insert("counter", value).await?;
+        Ok(Json(json!({ "value": value })))
+    }
+    Router::new()
+        .route("/counter", get(read))
+        .route("/counter/increment", post(increment))
+        .layer(layer)
+}
+
+/// tower-sessions with its memory store and its cookie transport.
+pub fn tower_sessions() -> Router {
+    use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
+
+    async fn read(session: Session) -> Json<serde_json::Value> {
+        let value: u64 = session.get("counter").await.ok().flatten().unwrap_or(0);
+        Json(json!({ "value": value }))
+    }
+    async fn increment(session: Session) -> Json<serde_json::Value> {
+        let value = session
+            .get::<u64>("counter")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            + 1;
+        let _ = session.insert("counter", value).await;
+        Json(json!({ "value": value }))
+    }
+    Router::new()
+        .route("/counter", get(read))
+        .route("/counter/increment", post(increment))
+        .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false))
+}
+
+/// axum_session in `rest_mode` (the id travels in a header) with no database behind its
+/// in-memory table.
+pub async fn axum_session() -> Result<Router, axum_session::SessionError> {
+    use axum_session::{Session, SessionConfig, SessionLayer, SessionNullPool, SessionStore};
+
+    async fn read(session: Session<SessionNullPool>) -> Json<serde_json::Value> {
+        let value: u64 = session.get("counter").unwrap_or(0);
+        Json(json!({ "value": value }))
+    }
+    async fn increment(session: Session<SessionNullPool>) -> Json<serde_json::Value> {
+        let value = session.get::<u64>("counter").unwrap_or(0) + 1;
+        session.set("counter", value);
+        Json(json!({ "value": value }))
+    }
+    // The same header name as ours, so the load script carries both alike.
+    let config = SessionConfig::default().with_session_name("x-session");
+    let store = SessionStore::<SessionNullPool>::new(None, config).await?;
+    Ok(Router::new()
+        .route("/counter", get(read))
+        .route("/counter/increment", post(increment))
+        .layer(SessionLayer::new(store)))
+}
+
+async fn pass_through(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let presented = request.headers().get("x-session").cloned();
+    let mut response = next.run(request).await;
+    if let Some(token) = presented {
+        let headers = response.headers_mut();
+        headers.insert("x-session", token);
+        headers.insert(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+    }
+    response
+}
+
+#[derive(Clone, Default)]
+struct Global {
+    counters: Arc<Mutex<HashMap<String, u64>>>,
+    next: Arc<AtomicU64>,
+}
+
+/// No session layer: the counter lives in a process-global map keyed by the header (the
+/// ceiling any session layer can reach).
+pub fn bare() -> Router {
+    async fn read(State(global): State<Global>, headers: HeaderMap) -> impl IntoResponse {
+        let key = headers
+            .get("x-session")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let value = global
+            .counters
+            .lock()
+            .unwrap()
+            .get(key)
+            .copied()
+            .unwrap_or(0);
+        Json(json!({ "value": value }))
+    }
+    async fn increment(State(global): State<Global>, headers: HeaderMap) -> impl IntoResponse {
+        let key = match headers.get("x-session").and_then(|v| v.to_str().ok()) {
+            Some(key) => key.to_string(),
+            None => format!("s{}", global.next.fetch_add(1, Ordering::Relaxed)),
+        };
+        let value = {
+            let mut counters = global.counters.lock().unwrap();
+            let value = counters.entry(key.clone()).or_insert(0);
+            *value += 1;
+            *value
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert("x-session", HeaderValue::from_str(&key).unwrap());
+        (headers, Json(json!({ "value": value })))
+    }
+    Router::new()
+        .route("/counter", get(read))
+        .route("/counter/increment", post(increment))
+        .with_state(Global::default())
+}
+
+/// `bare` behind a middleware that does only what any header-session layer must: read the
+/// request header, box the inner future, and add response headers. What it costs over `bare`
+/// no session layer of this shape can avoid.
+pub fn empty_layer() -> Router {
+    bare().layer(axum::middleware::from_fn(pass_through))
+}
+
+/// The request header that carries the session a response began: its `X-Session` sent back, or
+/// the cookie its `Set-Cookie` set.
+pub fn session_carrier(response: &HeaderMap) -> Option<(HeaderName, HeaderValue)> {
+    if let Some(token) = response.get("x-session") {
+        return Some((HeaderName::from_static("x-session"), token.clone()));
+    }
+    let cookie = response.get(header::SET_COOKIE)?.to_str().ok()?;
+    let pair = cookie.split(';').next()?.trim();
+    Some((header::COOKIE, HeaderValue::from_str(pair).ok()?))
+}

@@ -1,0 +1,3 @@
+//! Benchmarks of the session layer: see `docs/benchmarks.md`.
+
+pub mod contenders;
