@@ -150,10 +150,7 @@ where
                 return Box::pin(async move { Ok(response) });
             }
         };
-        let user_agent = request
-            .headers()
-            .get(http::header::USER_AGENT)
-            .and_then(|agent| agent.to_str().ok());
+        let user_agent = request.headers().get(http::header::USER_AGENT).cloned();
         let session = Session::new(self.shared.clone(), presented, user_agent);
         request.extensions_mut().insert(session.clone());
 

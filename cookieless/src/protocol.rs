@@ -63,7 +63,7 @@ pub(crate) fn read_request(headers: &HeaderMap) -> Result<Presented, Refusal> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Presented::Nothing);
     }
-    Ok(Token::parse(bytes).map_or(Presented::Malformed, Presented::Token))
+    Ok(Token::from_header(value).map_or(Presented::Malformed, Presented::Token))
 }
 
 /// What the response says about the client's token.
@@ -94,9 +94,7 @@ pub(crate) async fn finish(session: Session, mut response: Response<Body>) -> Re
     };
     let value = match outcome {
         Outcome::Leave => return response,
-        Outcome::Set(token) => {
-            HeaderValue::from_str(token.as_str()).expect("a token is always a valid header value")
-        }
+        Outcome::Set(token) => token.header_value(),
         Outcome::Clear => HeaderValue::from_static(""),
     };
     let headers = response.headers_mut();
@@ -137,7 +135,7 @@ async fn commit(session: &Session) -> Result<Outcome, SessionError> {
             // A new token is a new session, begun by the browser making this request.
             let identity = Identity {
                 principal: loaded.principal.clone(),
-                user_agent: session.request_user_agent().map(str::to_string),
+                user_agent: session.request_user_agent(),
             };
             let data = std::mem::take(&mut loaded.data);
             let record = new_record(session, 1, now, now, data, identity);

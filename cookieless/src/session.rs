@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
+use http::HeaderValue;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard};
@@ -36,8 +37,9 @@ pub struct Session {
 struct Inner {
     shared: Arc<Shared>,
     presented: Presented,
-    /// The request's `User-Agent`, recorded with sessions it begins.
-    user_agent: Option<String>,
+    /// The request's `User-Agent`, recorded with sessions it begins. Kept as the header (a
+    /// shared buffer, no copy) since most requests begin no session.
+    user_agent: Option<HeaderValue>,
     state: Mutex<Option<Loaded>>,
 }
 
@@ -106,8 +108,11 @@ impl Loaded {
 }
 
 impl Session {
-    pub(crate) fn new(shared: Arc<Shared>, presented: Presented, user_agent: Option<&str>) -> Self {
-        let user_agent = user_agent.map(|agent| agent.chars().take(MAX_USER_AGENT).collect());
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        presented: Presented,
+        user_agent: Option<HeaderValue>,
+    ) -> Self {
         Session {
             inner: Arc::new(Inner {
                 shared,
@@ -283,8 +288,9 @@ impl Session {
         &self.inner.presented
     }
 
-    pub(crate) fn request_user_agent(&self) -> Option<&str> {
-        self.inner.user_agent.as_deref()
+    pub(crate) fn request_user_agent(&self) -> Option<String> {
+        let agent = self.inner.user_agent.as_ref()?.to_str().ok()?;
+        Some(agent.chars().take(MAX_USER_AGENT).collect())
     }
 
     /// The state after loading it from the store if that has not happened yet.

@@ -4,6 +4,7 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use http::HeaderValue;
 use rand::rngs::OsRng;
 use rand::TryRngCore;
 use sha2::{Digest, Sha256};
@@ -17,9 +18,10 @@ pub const MAX_TOKEN_LEN: usize = 64;
 
 /// An opaque session token, as carried in the `X-Session` header.
 ///
-/// Its `Debug` output is redacted so that a token never reaches a log by accident.
+/// Its `Debug` output is redacted so that a token never reaches a log by accident. It is kept as
+/// a header value, marked sensitive, so that echoing a client's token back costs no copy.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
+pub struct Token(HeaderValue);
 
 impl Token {
     /// A fresh token from the operating system's CSPRNG.
@@ -28,25 +30,45 @@ impl Token {
         OsRng
             .try_fill_bytes(&mut bytes)
             .expect("the operating system's random source failed; no safe token can be made");
-        Token(URL_SAFE_NO_PAD.encode(bytes))
+        let value = HeaderValue::try_from(URL_SAFE_NO_PAD.encode(bytes))
+            .expect("URL-safe base64 is always a valid header value");
+        Token::sensitive(value)
     }
 
     /// Accepts a header value only if it has the shape of a token: 22 to 64 characters of
     /// `[A-Za-z0-9_-]`. Anything else is rejected before any store is asked about it.
     pub fn parse(value: &[u8]) -> Option<Self> {
-        let well_formed = (MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&value.len())
-            && value
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_');
-        if !well_formed {
+        if !Self::is_well_formed(value) {
             return None;
         }
-        // Checked to be ASCII above, so this cannot fail.
-        String::from_utf8(value.to_vec()).ok().map(Token)
+        HeaderValue::from_bytes(value).ok().map(Token::sensitive)
+    }
+
+    /// [`Token::parse`] for a header the request already holds, sharing its bytes.
+    pub(crate) fn from_header(value: &HeaderValue) -> Option<Self> {
+        Self::is_well_formed(value.as_bytes()).then(|| Token::sensitive(value.clone()))
+    }
+
+    fn is_well_formed(value: &[u8]) -> bool {
+        (MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&value.len())
+            && value
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+    }
+
+    fn sensitive(mut value: HeaderValue) -> Self {
+        value.set_sensitive(true);
+        Token(value)
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Every constructor checked the bytes to be `[A-Za-z0-9_-]`.
+        self.0.to_str().unwrap_or_default()
+    }
+
+    /// The token as the `X-Session` header carries it.
+    pub fn header_value(&self) -> HeaderValue {
+        self.0.clone()
     }
 
     /// The key the store files this token's session under.
@@ -121,6 +143,16 @@ mod tests {
         assert_eq!(token.as_str().len(), 43);
         assert!(Token::parse(token.as_str().as_bytes()).is_some());
         assert_ne!(Token::generate(), token);
+    }
+
+    #[test]
+    fn a_token_read_from_a_header_goes_back_unchanged_and_sensitive() {
+        let sent = HeaderValue::from_str(Token::generate().as_str()).unwrap();
+        let token = Token::from_header(&sent).unwrap();
+        assert_eq!(token.header_value(), sent);
+        assert!(token.header_value().is_sensitive());
+        assert!(Token::generate().header_value().is_sensitive());
+        assert!(Token::from_header(&HeaderValue::from_static("not a token")).is_none());
     }
 
     #[test]
