@@ -52,13 +52,18 @@ async fn sessions(app: &Router) -> Vec<(HeaderName, HeaderValue)> {
 fn layer_overhead(c: &mut Criterion) {
     let runtime = Runtime::new().unwrap();
     let contenders: Vec<(&str, Router)> = runtime.block_on(async {
-        vec![
+        let routers = vec![
             ("bare", bare()),
             ("empty-layer", empty_layer()),
             ("memory", ours(SessionLayer::new(MemoryStore::new()))),
             ("tower-sessions", tower_sessions()),
             ("axum-session", axum_session().await.unwrap()),
-        ]
+        ];
+        // As `axum::serve` does once: otherwise every call would build the routes' services.
+        routers
+            .into_iter()
+            .map(|(name, router)| (name, router.with_state(())))
+            .collect()
     });
     for (operation, method, path) in [
         ("read", Method::GET, "/counter"),
