@@ -459,11 +459,17 @@ async fn concurrent_requests_on_one_session_are_serialised(fixture: Fixture, tra
     );
 }
 
-/// Two layers over one store stand for two server processes: they share no locks.
-async fn another_process_writing_the_same_session_is_merged_key_by_key(
-    fixture: Fixture,
-    transport: Transport,
-) {
+/// A request of one process paused between loading a session and writing `a` into it, for
+/// another process to act on the same session in between. Two layers over one store stand for
+/// two server processes: they share no locks.
+struct PausedWrite {
+    second: common::Target,
+    token: String,
+    gate: Gate,
+    slow: tokio::task::JoinHandle<common::Reply>,
+}
+
+async fn pause_a_write(fixture: &Fixture, transport: Transport) -> PausedWrite {
     let gate = Gate::default();
     let first = transport
         .serve(common::app(fixture.layer()).layer(Extension(gate.clone())))
@@ -471,10 +477,28 @@ async fn another_process_writing_the_same_session_is_merged_key_by_key(
     let second = transport.serve(common::app(fixture.layer())).await;
     let token = first.send("POST", "/counter", None).await.token();
     let slow = {
-        let (first, token) = (first.clone(), token.clone());
+        let token = token.clone();
         tokio::spawn(async move { first.send("POST", "/set-later/a", Some(&token)).await })
     };
     gate.loaded().await;
+    PausedWrite {
+        second,
+        token,
+        gate,
+        slow,
+    }
+}
+
+async fn another_process_writing_the_same_session_is_merged_key_by_key(
+    fixture: Fixture,
+    transport: Transport,
+) {
+    let PausedWrite {
+        second,
+        token,
+        gate,
+        slow,
+    } = pause_a_write(&fixture, transport).await;
     assert_eq!(
         second.send("POST", "/set/b", Some(&token)).await.session(),
         Some(token.as_str())
@@ -488,17 +512,12 @@ async fn another_process_writing_the_same_session_is_merged_key_by_key(
 }
 
 async fn a_session_ended_by_another_process_stays_ended(fixture: Fixture, transport: Transport) {
-    let gate = Gate::default();
-    let first = transport
-        .serve(common::app(fixture.layer()).layer(Extension(gate.clone())))
-        .await;
-    let second = transport.serve(common::app(fixture.layer())).await;
-    let token = first.send("POST", "/counter", None).await.token();
-    let slow = {
-        let (first, token) = (first.clone(), token.clone());
-        tokio::spawn(async move { first.send("POST", "/set-later/a", Some(&token)).await })
-    };
-    gate.loaded().await;
+    let PausedWrite {
+        second,
+        token,
+        gate,
+        slow,
+    } = pause_a_write(&fixture, transport).await;
     assert_eq!(
         second
             .send("POST", "/destroy", Some(&token))
