@@ -27,14 +27,10 @@ impl MemoryNotes {
 
 #[async_trait]
 impl NoteStore for MemoryNotes {
-    async fn create(&self, owner: &str, title: &str, body: &str) -> Result<StoredNote, StoreError> {
+    async fn next_id(&self) -> Result<u64, StoreError> {
         let mut state = self.state();
         state.last_id += 1;
-        let note = StoredNote::new(state.last_id, owner, title, body);
-        state
-            .notes
-            .insert((owner.to_string(), note.id), note.clone());
-        Ok(note)
+        Ok(state.last_id)
     }
 
     async fn page(

@@ -48,8 +48,15 @@ impl StoredNote {
 
 #[async_trait]
 pub trait NoteStore: Send + Sync + 'static {
-    /// Adds a note with a new id, larger than every id before it.
-    async fn create(&self, owner: &str, title: &str, body: &str) -> Result<StoredNote, StoreError>;
+    /// A new note id, larger than every id before it.
+    async fn next_id(&self) -> Result<u64, StoreError>;
+
+    /// Adds a note under a new id.
+    async fn create(&self, owner: &str, title: &str, body: &str) -> Result<StoredNote, StoreError> {
+        let note = StoredNote::new(self.next_id().await?, owner, title, body);
+        self.put(&note).await?;
+        Ok(note)
+    }
 
     /// How many notes `owner` has, and up to `limit` of them after skipping `offset`, newest first.
     async fn page(

@@ -32,12 +32,9 @@ impl RedisNotes {
 
 #[async_trait]
 impl NoteStore for RedisNotes {
-    async fn create(&self, owner: &str, title: &str, body: &str) -> Result<StoredNote, StoreError> {
+    async fn next_id(&self) -> Result<u64, StoreError> {
         let mut connection = self.pool.get();
-        let id: u64 = bounded(connection.incr(format!("{}note-ids", self.prefix), 1)).await?;
-        let note = StoredNote::new(id, owner, title, body);
-        self.put(&note).await?;
-        Ok(note)
+        bounded(connection.incr(format!("{}note-ids", self.prefix), 1)).await
     }
 
     async fn page(

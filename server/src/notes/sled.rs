@@ -44,12 +44,9 @@ fn decode(bytes: &[u8]) -> Result<StoredNote, StoreError> {
 
 #[async_trait]
 impl NoteStore for SledNotes {
-    async fn create(&self, owner: &str, title: &str, body: &str) -> Result<StoredNote, StoreError> {
+    async fn next_id(&self) -> Result<u64, StoreError> {
         // sled's ids grow monotonically, across restarts too.
-        let id = self.db.generate_id().map_err(unavailable)? + 1;
-        let note = StoredNote::new(id, owner, title, body);
-        self.put(&note).await?;
-        Ok(note)
+        Ok(self.db.generate_id().map_err(unavailable)? + 1)
     }
 
     async fn page(
