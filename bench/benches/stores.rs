@@ -28,7 +28,7 @@ fn record(version: u64) -> Record {
         created: now,
         last_seen: now,
         expires: now + 3_600_000,
-        data,
+        data: data.into(),
         principal: None,
         user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) bench".into()),
     }

@@ -157,8 +157,9 @@ where
         // The clone may not be ready; the instance that `poll_ready` prepared is the one to call.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
+        let response = inner.call(request);
         Box::pin(async move {
-            let response = inner.call(request).await?.map(Body::new);
+            let response = response.await?.map(Body::new);
             Ok(protocol::finish(session, response).await)
         })
     }

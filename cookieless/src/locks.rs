@@ -1,69 +1,133 @@
 //! One lock per live session, so that requests on the same session within this process run their
 //! session work one after another.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::pin::pin;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+use tokio::sync::Notify;
 
 use crate::token::SessionKey;
 
+/// The sessions whose lock is held right now, and nothing else: a request that finds its
+/// session's entry absent takes the lock by adding it, without allocating (the table keeps its
+/// capacity), and removes it when done. Waiting, which is rare, is what costs.
 #[derive(Default)]
 pub(crate) struct SessionLocks {
-    table: Mutex<Table>,
+    // Any request can add a key here, but only while it is in flight, and the seeded hasher
+    // keeps those keys from being aimed at one bucket.
+    held: Mutex<HashMap<SessionKey, Waiters, foldhash::fast::RandomState>>,
 }
 
+/// Who waits for a held session: created by the first request that has to wait.
 #[derive(Default)]
-struct Table {
-    locks: HashMap<SessionKey, Weak<AsyncMutex<()>>>,
-    prune_above: usize,
+struct Waiters(Option<Arc<Notify>>);
+
+/// The lock on one session; dropping it lets the next request on that session in.
+pub(crate) struct SessionLock {
+    locks: Arc<SessionLocks>,
+    key: SessionKey,
 }
 
 impl SessionLocks {
-    pub(crate) async fn lock(&self, key: SessionKey) -> OwnedMutexGuard<()> {
-        let mutex = {
-            let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
-            table.mutex_for(key)
-        };
-        mutex.lock_owned().await
+    pub(crate) async fn lock(self: &Arc<Self>, key: SessionKey) -> SessionLock {
+        loop {
+            let notify = match self.try_lock(key) {
+                Ok(lock) => return lock,
+                Err(notify) => notify,
+            };
+            let mut released = pin!(notify.notified());
+            released.as_mut().enable();
+            // The entry that handed out `notify` may have been released before `enable`; then
+            // its wake-up was missed, so look again instead of waiting.
+            if self.is_waiting_on(key, &notify) {
+                released.await;
+            }
+        }
+    }
+
+    /// The lock if nobody holds it, else what to wait on.
+    fn try_lock(self: &Arc<Self>, key: SessionKey) -> Result<SessionLock, Arc<Notify>> {
+        match self.table().entry(key) {
+            Entry::Vacant(entry) => {
+                entry.insert(Waiters::default());
+                Ok(SessionLock {
+                    locks: self.clone(),
+                    key,
+                })
+            }
+            Entry::Occupied(mut entry) => Err(entry.get_mut().0.get_or_insert_default().clone()),
+        }
+    }
+
+    fn is_waiting_on(&self, key: SessionKey, notify: &Arc<Notify>) -> bool {
+        matches!(self.table().get(&key), Some(Waiters(Some(current))) if Arc::ptr_eq(current, notify))
+    }
+
+    fn table(&self) -> MutexGuard<'_, HashMap<SessionKey, Waiters, foldhash::fast::RandomState>> {
+        // Nothing panics while holding it, and a table that saw a panic is still consistent.
+        self.held
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-impl Table {
-    fn mutex_for(&mut self, key: SessionKey) -> Arc<AsyncMutex<()>> {
-        if let Some(mutex) = self.locks.get(&key).and_then(Weak::upgrade) {
-            return mutex;
+impl Drop for SessionLock {
+    fn drop(&mut self) {
+        let waiters = self.locks.table().remove(&self.key);
+        if let Some(Waiters(Some(notify))) = waiters {
+            // Every waiter tries again and one wins; the others wait on the winner's entry.
+            notify.notify_waiters();
         }
-        let mutex = Arc::new(AsyncMutex::new(()));
-        self.locks.insert(key, Arc::downgrade(&mutex));
-        // Entries die with their last holder; sweeping when the table doubles keeps it
-        // proportional to the sessions in use at a constant cost per lock.
-        if self.locks.len() > self.prune_above {
-            self.locks.retain(|_, lock| lock.strong_count() > 0);
-            self.prune_above = (self.locks.len() * 2).max(64);
-        }
-        mutex
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::token::Token;
 
     #[tokio::test]
-    async fn the_same_key_is_exclusive_and_dead_entries_are_pruned() {
-        let locks = SessionLocks::default();
+    async fn the_same_key_is_exclusive_and_released_keys_leave_the_table() {
+        let locks = Arc::new(SessionLocks::default());
         let key = Token::generate().key();
         let guard = locks.lock(key).await;
-        let second = tokio::time::timeout(std::time::Duration::from_millis(50), locks.lock(key));
+        let second = tokio::time::timeout(Duration::from_millis(50), locks.lock(key));
         assert!(second.await.is_err(), "a second holder got the lock");
+        let other = locks.lock(Token::generate().key()).await;
         drop(guard);
         drop(locks.lock(key).await);
+        drop(other);
+        assert!(locks.table().is_empty());
+    }
 
-        for _ in 0..1000 {
-            drop(locks.lock(Token::generate().key()).await);
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn waiters_all_get_the_lock_one_at_a_time() {
+        let locks = Arc::new(SessionLocks::default());
+        let key = Token::generate().key();
+        let inside = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (locks, inside) = (locks.clone(), inside.clone());
+                tokio::spawn(async move {
+                    for _ in 0..50 {
+                        let _lock = locks.lock(key).await;
+                        assert_eq!(inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst), 0);
+                        tokio::task::yield_now().await;
+                        inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("a waiter was never woken")
+                .unwrap();
         }
-        assert!(locks.table.lock().unwrap().locks.len() <= 128);
+        assert!(locks.table().is_empty());
     }
 }

@@ -1,6 +1,10 @@
 //! The `X-Session` protocol, as `docs/protocol.md` states it: what a request's header means, what
 //! is saved when the handler is done, and what the response tells the client.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::header::CACHE_CONTROL;
@@ -57,13 +61,18 @@ pub(crate) fn read_request(headers: &HeaderMap) -> Result<Presented, Refusal> {
     if bytes.len() > MAX_HEADER_LEN {
         return Err(Refusal::HeaderTooLarge);
     }
+    if let Some(token) = Token::from_header(value) {
+        return Ok(Presented::Token(token));
+    }
+    // Neither a comma nor whitespace can be part of a token, so these are only looked for in
+    // headers that are not one.
     if bytes.contains(&b',') {
         return Err(Refusal::SeveralTokens);
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Presented::Nothing);
     }
-    Ok(Token::from_header(value).map_or(Presented::Malformed, Presented::Token))
+    Ok(Presented::Malformed)
 }
 
 /// What the response says about the client's token.
@@ -80,14 +89,25 @@ pub(crate) enum Outcome {
 /// Saves what the handler changed and stamps the response with the client's token.
 pub(crate) async fn finish(session: Session, mut response: Response<Body>) -> Response<Body> {
     response.headers_mut().remove(&X_SESSION);
+    // Taken even if the handler kept a clone of the session, so that later requests on it
+    // proceed once this one is saved.
+    let state = session.take_state().await;
     if response.status().is_server_error() {
         // The handler failed, so its changes are not trusted; the client keeps its token.
-        session.release().await;
         return response;
     }
-    let committed = commit(&session).await;
-    // Later requests on this session may proceed even if the handler kept a clone of it.
-    session.release().await;
+    let committed = match state {
+        Some(loaded) => match settled(&session, &loaded) {
+            Some(outcome) => Ok(outcome),
+            None => boxed(write(&session, loaded)).await,
+        },
+        None => match session.presented() {
+            // A handler that never touched the session still gets a truthful answer about its
+            // token.
+            Presented::Token(_) => boxed(load_and_commit(&session)).await,
+            Presented::Nothing | Presented::Malformed => Ok(answer_unchanged(&session, None)),
+        },
+    };
     let outcome = match committed {
         Ok(outcome) => outcome,
         Err(error) => return error.into_response(),
@@ -103,21 +123,50 @@ pub(crate) async fn finish(session: Session, mut response: Response<Body>) -> Re
     response
 }
 
-async fn commit(session: &Session) -> Result<Outcome, SessionError> {
-    // A handler that never touched the session still gets a truthful answer about its token.
-    let mut loaded = match session.presented() {
-        Presented::Token(_) => session.loaded().await?,
-        Presented::Nothing | Presented::Malformed => {
-            let state = session.state().await;
-            match tokio::sync::MutexGuard::try_map(state, Option::as_mut) {
-                Ok(loaded) => loaded,
-                Err(_) => return Ok(answer_unchanged(session, None)),
-            }
-        }
-    };
-    if loaded.refused {
-        return Ok(answer_unchanged(session, loaded.stored.as_ref()));
+async fn load_and_commit(session: &Session) -> Result<Outcome, SessionError> {
+    let loaded = session.load().await?;
+    match settled(session, &loaded) {
+        Some(outcome) => Ok(outcome),
+        None => write(session, loaded).await,
     }
+}
+
+/// Keeps the paths that use the store out of the future every request carries, which would
+/// otherwise hold room for the largest of them even when they are not taken.
+fn boxed<'a, T>(
+    future: impl Future<Output = T> + Send + 'a,
+) -> Pin<Box<dyn Future<Output = T> + Send + 'a>> {
+    Box::pin(future)
+}
+
+/// The answer when the store need not be written: nothing changed and nothing is due.
+fn settled(session: &Session, loaded: &Loaded) -> Option<Outcome> {
+    if loaded.refused {
+        return Some(answer_unchanged(session, loaded.stored.as_ref()));
+    }
+    match &loaded.stored {
+        None if loaded.is_empty() => Some(answer_unchanged(session, None)),
+        Some(stored)
+            if !loaded.rotate
+                && !loaded.is_empty()
+                && loaded.changed.is_empty()
+                && !loaded.principal_changed
+                && !touch_due(session, stored) =>
+        {
+            Some(Outcome::Set(stored.token.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a session read without changes was last seen so long ago that it is written back.
+fn touch_due(session: &Session, stored: &Stored) -> bool {
+    stored.read_at.saturating_sub(stored.last_seen) >= session.shared().expiry.touch_interval()
+}
+
+/// Writes what `settled` could not settle: a change, a new or rotated session, an emptied one,
+/// or a refresh of when it was last seen.
+async fn write(session: &Session, mut loaded: Loaded) -> Result<Outcome, SessionError> {
     let store = &session.shared().store;
     if loaded.is_empty() {
         if let Some(stored) = &loaded.stored {
@@ -168,13 +217,13 @@ async fn save_in_place(
     stored: Stored,
 ) -> Result<Outcome, SessionError> {
     let store = &session.shared().store;
-    let now = session.shared().clock.now();
+    let now = stored.read_at;
     let identity = || Identity {
         principal: loaded.principal.clone(),
         user_agent: loaded.user_agent.clone(),
     };
     if loaded.changed.is_empty() && !loaded.principal_changed {
-        if now.saturating_sub(stored.last_seen) >= session.shared().expiry.touch_interval() {
+        if touch_due(session, &stored) {
             let record = new_record(
                 session,
                 stored.version + 1,
@@ -210,7 +259,11 @@ async fn save_in_place(
             // It was ended elsewhere: an ended session stays ended.
             return Ok(Outcome::Clear);
         };
-        data = replay(&loaded.data, &loaded.changed, latest.data);
+        data = Arc::new(replay(
+            &loaded.data,
+            &loaded.changed,
+            Arc::unwrap_or_clone(latest.data),
+        ));
         if Record::data_size(&data) > limit {
             return Err(SessionError::TooLarge { limit });
         }
@@ -246,7 +299,7 @@ fn new_record(
     version: u64,
     created: u64,
     now: u64,
-    data: Data,
+    data: Arc<Data>,
     identity: Identity,
 ) -> Record {
     Record {

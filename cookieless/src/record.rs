@@ -1,6 +1,7 @@
 //! What a store keeps for one session.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +21,9 @@ pub struct Record {
     pub last_seen: Millis,
     /// When the session dies; stores use it to expire entries without decoding `data`.
     pub expires: Millis,
-    pub data: Data,
+    /// Shared, so that a store in memory hands a record out without copying its values, and a
+    /// request copies them only if it changes them.
+    pub data: Arc<Data>,
     /// Whose session this is (a username, say), for listing and ending a user's sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
@@ -71,7 +74,7 @@ mod tests {
             created: 10,
             last_seen: 20,
             expires: 30,
-            data,
+            data: Arc::new(data),
             principal: Some("ada".into()),
             user_agent: None,
         };

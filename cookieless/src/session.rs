@@ -8,11 +8,12 @@ use http::request::Parts;
 use http::HeaderValue;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::error::SessionError;
 use crate::expiry::Millis;
 use crate::layer::Shared;
+use crate::locks::SessionLock;
 use crate::record::{Data, Record};
 use crate::token::{SessionKey, Token};
 
@@ -65,13 +66,15 @@ pub(crate) struct Stored {
     pub(crate) version: u64,
     pub(crate) created: Millis,
     pub(crate) last_seen: Millis,
+    /// When it was read and found live: the time this request saw it.
+    pub(crate) read_at: Millis,
 }
 
 pub(crate) struct Loaded {
     /// Held while the request may change a stored session: see `docs/protocol.md`.
-    pub(crate) _lock: Option<OwnedMutexGuard<()>>,
+    pub(crate) _lock: Option<SessionLock>,
     pub(crate) stored: Option<Stored>,
-    pub(crate) data: Data,
+    pub(crate) data: Arc<Data>,
     /// Keys this request inserted or removed, replayed onto a newer record if another process
     /// wrote the session meanwhile.
     pub(crate) changed: BTreeSet<String>,
@@ -91,7 +94,7 @@ impl Loaded {
         Loaded {
             _lock: None,
             stored: None,
-            data: Data::new(),
+            data: Arc::default(),
             changed: BTreeSet::new(),
             rotate: false,
             refused: false,
@@ -139,11 +142,12 @@ impl Session {
         let value = serde_json::to_value(value)?;
         let limit = self.inner.shared.max_size;
         let mut loaded = self.loaded().await?;
-        let previous = loaded.data.insert(key.to_owned(), value);
-        if Record::data_size(&loaded.data) > limit {
+        let data = Arc::make_mut(&mut loaded.data);
+        let previous = data.insert(key.to_owned(), value);
+        if Record::data_size(data) > limit {
             match previous {
-                Some(previous) => loaded.data.insert(key.to_owned(), previous),
-                None => loaded.data.remove(key),
+                Some(previous) => data.insert(key.to_owned(), previous),
+                None => data.remove(key),
             };
             loaded.refused = true;
             return Err(SessionError::TooLarge { limit });
@@ -155,7 +159,7 @@ impl Session {
     /// Removes the value under `key` and returns it.
     pub async fn remove<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         let mut loaded = self.loaded().await?;
-        let Some(value) = loaded.data.remove(key) else {
+        let Some(value) = Arc::make_mut(&mut loaded.data).remove(key) else {
             return Ok(None);
         };
         loaded.changed.insert(key.to_owned());
@@ -179,7 +183,7 @@ impl Session {
     /// inserted afterwards start a new session under a new token.
     pub async fn destroy(&self) -> Result<(), SessionError> {
         let mut loaded = self.loaded().await?;
-        loaded.data.clear();
+        loaded.data = Arc::default();
         loaded.changed.clear();
         loaded.principal = None;
         loaded.principal_changed = true;
@@ -304,17 +308,14 @@ impl Session {
         }))
     }
 
-    /// Lets other requests on this session proceed; the state is read again if used after this.
-    pub(crate) async fn release(&self) {
-        *self.inner.state.lock().await = None;
+    /// Takes the request's session state out, ending its hold on the session: later use of a
+    /// clone of this handle reads the session again.
+    pub(crate) async fn take_state(&self) -> Option<Loaded> {
+        self.inner.state.lock().await.take()
     }
 
-    /// The state as it is, loaded or not.
-    pub(crate) async fn state(&self) -> MutexGuard<'_, Option<Loaded>> {
-        self.inner.state.lock().await
-    }
-
-    async fn load(&self) -> Result<Loaded, SessionError> {
+    /// Reads the session the request presented, and holds it until the returned state is dropped.
+    pub(crate) async fn load(&self) -> Result<Loaded, SessionError> {
         let mut loaded = Loaded::empty();
         let Presented::Token(token) = &self.inner.presented else {
             return Ok(loaded);
@@ -339,6 +340,7 @@ impl Session {
             version: record.version,
             created: record.created,
             last_seen: record.last_seen,
+            read_at: now,
         });
         loaded.data = record.data;
         loaded.principal = record.principal;

@@ -14,7 +14,7 @@ fn record(version: u64, expires: u64, counter: u64) -> Record {
         created: 1,
         last_seen: 1,
         expires,
-        data,
+        data: data.into(),
         principal: None,
         user_agent: None,
     }

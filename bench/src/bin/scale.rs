@@ -42,7 +42,7 @@ fn record(number: usize, now: u64) -> Record {
         created: now,
         last_seen: now,
         expires,
-        data,
+        data: data.into(),
         principal: None,
         user_agent: Some(
             "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chromium/156.0"
