@@ -21,8 +21,12 @@ struct Args {
     rounds: usize,
     #[arg(long, default_value_t = 64)]
     connections: usize,
-    #[arg(long, default_value_t = 2)]
-    threads: usize,
+    /// wrk's threads (default: one per CPU wrk runs on).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Let the contenders and wrk share every CPU instead of running on CPUs of their own.
+    #[arg(long)]
+    no_pin: bool,
     /// A pause after every run.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     settle: Duration,
@@ -92,13 +96,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let script = work.path().join("session.lua");
     std::fs::write(&script, WRK_SCRIPT)?;
 
+    let cpus = Cpus::choose(!args.no_pin);
     let clients = Clients {
-        threads: args.threads,
+        threads: args.threads.unwrap_or(cpus.load_count),
         connections: args.connections,
+        cpus: cpus.load.clone(),
     };
     let mut contenders = Vec::new();
     for name in &args.contenders {
-        let contender = start(name, &args, work.path()).await?;
+        let contender = start(name, name, &args, &cpus, work.path()).await?;
         eprintln!(
             "{name}: {} sessions made at {}",
             args.sessions, contender.url
@@ -108,7 +114,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for contender in &contenders {
         for (method, path) in [("GET", "/counter"), ("POST", "/counter/increment")] {
             wrk(
-                clients,
+                &clients,
                 &script,
                 contender,
                 method,
@@ -119,14 +125,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let mut runs = vec![[Vec::new(), Vec::new()]; contenders.len()];
-    let mut sequential_sled_writes = Vec::new();
     for round in 1..=args.rounds {
         for (index, contender) in contenders.iter().enumerate() {
             for (op, (method, path)) in [("GET", "/counter"), ("POST", "/counter/increment")]
                 .into_iter()
                 .enumerate()
             {
-                let run = wrk(clients, &script, contender, method, path, args.duration)?;
+                let run = wrk(&clients, &script, contender, method, path, args.duration)?;
                 eprintln!(
                     "round {round}: {} {method} {path}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
                     contender.name, run.requests_per_second, run.p50_ms, run.p99_ms
@@ -136,20 +141,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 // run, so that it is not charged to whoever runs next.
                 std::thread::sleep(args.settle);
             }
-            if contender.name == "sled" {
-                let (method, path) = ("POST", "/counter/increment");
-                let run = wrk(SEQUENTIAL, &script, contender, method, path, args.duration)?;
-                eprintln!(
-                    "round {round}: sled {method} {path}, one client: {:.0} req/s",
-                    run.requests_per_second
-                );
-                sequential_sled_writes.push(run);
-                std::thread::sleep(args.settle);
-            }
         }
     }
+    let group_commit = if args.contenders.iter().any(|name| name == "sled") {
+        Some(group_commit(&args, &script, work.path()).await?)
+    } else {
+        None
+    };
 
-    let report = report(&args, &contenders, &runs, &sequential_sled_writes);
+    let report = report(
+        &args,
+        &clients,
+        &cpus,
+        &contenders,
+        &runs,
+        group_commit.as_ref(),
+    );
     println!("{report}");
     if let Some(output) = &args.output {
         std::fs::write(output, &report)?;
@@ -157,17 +164,76 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Durable sled writes from many clients at once, and from one client in sequence.
+struct GroupCommit {
+    concurrent: Vec<Run>,
+    sequential: Vec<Run>,
+}
+
+/// Measures [`GroupCommit`] on a sled contender of its own that runs on every CPU, as do its
+/// clients: a flush waits on the disk, and what this compares is how many writes share one, which
+/// a contender held to one core (and its flusher with it) would hide behind its CPU limit.
+async fn group_commit(
+    args: &Args,
+    script: &Path,
+    work: &Path,
+) -> Result<GroupCommit, Box<dyn std::error::Error>> {
+    let cpus = Cpus::choose(false);
+    let contender = start("sled", "sled-group-commit", args, &cpus, work).await?;
+    let (method, path) = ("POST", "/counter/increment");
+    let many = Clients {
+        threads: args.threads.unwrap_or(cpus.load_count),
+        connections: args.connections,
+        cpus: None,
+    };
+    let one = Clients {
+        threads: 1,
+        connections: 1,
+        cpus: None,
+    };
+    wrk(
+        &many,
+        script,
+        &contender,
+        method,
+        path,
+        Duration::from_secs(1),
+    )?;
+    let mut measured = GroupCommit {
+        concurrent: Vec::new(),
+        sequential: Vec::new(),
+    };
+    for round in 1..=args.rounds {
+        for (clients, runs) in [
+            (&many, &mut measured.concurrent),
+            (&one, &mut measured.sequential),
+        ] {
+            let run = wrk(clients, script, &contender, method, path, args.duration)?;
+            eprintln!(
+                "round {round}: sled durable writes, {} client(s): {:.0} req/s",
+                clients.connections, run.requests_per_second
+            );
+            runs.push(run);
+            std::thread::sleep(args.settle);
+        }
+    }
+    Ok(measured)
+}
+
+/// Starts the contender of kind `kind`, named `name` in the table, and makes its sessions.
 async fn start(
+    kind: &str,
     name: &str,
     args: &Args,
+    cpus: &Cpus,
     work: &Path,
 ) -> Result<Contender, Box<dyn std::error::Error>> {
     let binary = std::env::current_exe()?.with_file_name("contender");
-    let mut command = Command::new(binary);
-    command.args(["--kind", name]).stdout(Stdio::piped());
-    match name {
+    let mut command = on_cpus(cpus.server.as_deref(), binary.as_os_str());
+    command.args(["--kind", kind]).stdout(Stdio::piped());
+    match kind {
         "sled" => {
-            command.arg("--data-dir").arg(work.join("sled"));
+            command.arg("--data-dir").arg(work.join(name));
         }
         "redis" => {
             let url = args
@@ -207,21 +273,72 @@ async fn start(
     })
 }
 
-/// How many wrk threads and connections.
-#[derive(Clone, Copy)]
+/// Which CPUs the contenders and wrk run on. Apart, a contender's requests per second are its
+/// own: sharing, it would compete with wrk for every core, and which of the two got more CPU would
+/// decide a run as much as the contender's cost does. Apart, every contender runs on one core, so
+/// the ratios between them are ratios of CPU cost per request.
+#[derive(Clone, Debug)]
+struct Cpus {
+    /// `taskset` CPU lists; `None` runs unpinned.
+    server: Option<String>,
+    load: Option<String>,
+    load_count: usize,
+}
+
+impl Cpus {
+    fn choose(pin: bool) -> Self {
+        let count = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let taskset = Command::new("taskset").arg("--version").output().is_ok();
+        if !pin || count < 2 || !taskset {
+            return Cpus {
+                server: None,
+                load: None,
+                load_count: count.min(2),
+            };
+        }
+        Cpus {
+            server: Some("0".into()),
+            load: Some(if count == 2 {
+                "1".into()
+            } else {
+                format!("1-{}", count - 1)
+            }),
+            load_count: count - 1,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match (&self.server, &self.load) {
+            (Some(server), Some(load)) => {
+                format!("each contender on CPU {server}, wrk on CPU {load} (taskset)")
+            }
+            _ => "contenders and wrk sharing every CPU".into(),
+        }
+    }
+}
+
+/// `program`, run on `cpus` if given.
+fn on_cpus(cpus: Option<&str>, program: &std::ffi::OsStr) -> Command {
+    match cpus {
+        Some(cpus) => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", cpus]).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
+}
+
+/// How many wrk threads and connections, and where wrk runs.
+#[derive(Clone)]
 struct Clients {
     threads: usize,
     connections: usize,
+    cpus: Option<String>,
 }
 
-/// One client sending one request after another.
-const SEQUENTIAL: Clients = Clients {
-    threads: 1,
-    connections: 1,
-};
-
 fn wrk(
-    clients: Clients,
+    clients: &Clients,
     script: &Path,
     contender: &Contender,
     method: &str,
@@ -229,7 +346,7 @@ fn wrk(
     duration: Duration,
 ) -> Result<Run, Box<dyn std::error::Error>> {
     let cpu_before = cpu_seconds(contender.process.id())?;
-    let output = Command::new("wrk")
+    let output = on_cpus(clients.cpus.as_deref(), "wrk".as_ref())
         .arg(format!("-t{}", clients.threads))
         .arg(format!("-c{}", clients.connections))
         .arg(format!("-d{}s", duration.as_secs().max(1)))
@@ -320,9 +437,11 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn report(
     args: &Args,
+    clients: &Clients,
+    cpus: &Cpus,
     contenders: &[Contender],
     runs: &[[Vec<Run>; 2]],
-    sequential_sled_writes: &[Run],
+    group_commit: Option<&GroupCommit>,
 ) -> String {
     let summary = |runs: &[Run]| Run {
         requests_per_second: median(runs.iter().map(|run| run.requests_per_second).collect()),
@@ -353,28 +472,27 @@ fn report(
             write.cpu_us_per_request,
         ));
     }
-    let group_commit = contenders
-        .iter()
-        .position(|contender| contender.name == "sled")
-        .map(|index| {
-            let concurrent = summary(&runs[index][1]).requests_per_second;
-            let sequential = summary(sequential_sled_writes).requests_per_second;
+    let group_commit = group_commit
+        .map(|measured| {
+            let concurrent = summary(&measured.concurrent).requests_per_second;
+            let sequential = summary(&measured.sequential).requests_per_second;
             format!(
-                "\n\nDurable sled writes: {concurrent:.0} req/s from {} concurrent clients, \
-                 {sequential:.0} req/s from one client in sequence (one flush per request): \
-                 {:.1}x.",
+                "\n\nDurable sled writes (a sled contender of their own, on every CPU): \
+                 {concurrent:.0} req/s from {} concurrent clients, {sequential:.0} req/s from one \
+                 client in sequence (one flush per request): {:.1}x.",
                 args.connections,
                 concurrent / sequential
             )
         })
         .unwrap_or_default();
     format!(
-        "{table}\n{} round(s) of {}s per contender and operation, wrk -t{} -c{}, {} sessions per contender, \
+        "{table}\n{} round(s) of {}s per contender and operation, wrk -t{} -c{}, {}, {} sessions per contender, \
          medians of the rounds; the first contender is the baseline. CPU/req is the contender process's own CPU time (user and system) per request.{group_commit}\n\nVersions: {}.\n\nMachine: {}",
         args.rounds,
         args.duration.as_secs(),
-        args.threads,
-        args.connections,
+        clients.threads,
+        clients.connections,
+        cpus.describe(),
         args.sessions,
         versions(),
         machine()

@@ -24,9 +24,9 @@ enum Kind {
     /// No session layer: the counter lives in a process-global map keyed by the header (the
     /// ceiling any session layer can reach).
     Bare,
-    /// `bare` behind a middleware that does only what any header-session layer must: read the
-    /// request header, box the inner future, and add response headers. What it costs over `bare`
-    /// no session layer of this shape can avoid.
+    /// `bare` behind a layer that does only what any header-session layer must: take the
+    /// request's header and put it, with `Cache-Control: no-store`, on the response. What it costs
+    /// over `bare` no session layer of this shape can avoid.
     EmptyLayer,
     Memory,
     Sled,
