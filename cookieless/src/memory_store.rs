@@ -2,7 +2,7 @@
 //! restart.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
@@ -21,7 +21,7 @@ struct State {
     // Keys are SHA-256 hashes of tokens the server made, so a fast hasher suffices: nobody can
     // choose which keys get stored.
     records: HashMap<SessionKey, Record, foldhash::fast::RandomState>,
-    by_principal: HashMap<String, HashSet<SessionKey>>,
+    by_principal: HashMap<Arc<str>, HashSet<SessionKey>>,
 }
 
 impl State {

@@ -290,8 +290,8 @@ fn replay(ours: &Data, changed: &std::collections::BTreeSet<String>, mut latest:
 /// Who a session belongs to and what began it: kept with the record, outside its data.
 #[derive(Clone)]
 struct Identity {
-    principal: Option<String>,
-    user_agent: Option<String>,
+    principal: Option<Arc<str>>,
+    user_agent: Option<Arc<str>>,
 }
 
 fn new_record(

@@ -21,15 +21,15 @@ pub struct Record {
     pub last_seen: Millis,
     /// When the session dies; stores use it to expire entries without decoding `data`.
     pub expires: Millis,
-    /// Shared, so that a store in memory hands a record out without copying its values, and a
-    /// request copies them only if it changes them.
+    // Shared, here and below, so that a store in memory hands a record out without copying it,
+    // and a request copies the values only if it changes them.
     pub data: Arc<Data>,
     /// Whose session this is (a username, say), for listing and ending a user's sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub principal: Option<String>,
+    pub principal: Option<Arc<str>>,
     /// The browser or app that began the session, as its `User-Agent` said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Arc<str>>,
 }
 
 impl Record {
@@ -57,7 +57,26 @@ impl Record {
 
     /// What the size cap counts: the session's data as it is serialised.
     pub fn data_size(data: &Data) -> usize {
-        serde_json::to_vec(data).map_or(usize::MAX, |bytes| bytes.len())
+        let mut size = ByteCount(0);
+        match serde_json::to_writer(&mut size, data) {
+            Ok(()) => size.0,
+            Err(_) => usize::MAX,
+        }
+    }
+}
+
+/// A writer that only counts, so that measuring a session's data on every `insert` allocates
+/// nothing.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -83,5 +102,9 @@ mod tests {
         assert_eq!(Record::decode(&bytes).unwrap(), record);
         assert!(Record::decode(b"short").is_err());
         assert_eq!(Record::encoded_expiry(b"short"), None);
+        assert_eq!(
+            Record::data_size(&record.data),
+            serde_json::to_vec(&*record.data).unwrap().len()
+        );
     }
 }

@@ -83,10 +83,10 @@ pub(crate) struct Loaded {
     /// A write was refused for size; the request's changes are not saved.
     pub(crate) refused: bool,
     /// Whose session this is.
-    pub(crate) principal: Option<String>,
+    pub(crate) principal: Option<Arc<str>>,
     pub(crate) principal_changed: bool,
     /// What began the stored session.
-    pub(crate) user_agent: Option<String>,
+    pub(crate) user_agent: Option<Arc<str>>,
 }
 
 impl Loaded {
@@ -193,14 +193,19 @@ impl Session {
 
     /// Whose session this is: the user it was bound to with [`Session::set_principal`].
     pub async fn principal(&self) -> Result<Option<String>, SessionError> {
-        Ok(self.loaded().await?.principal.clone())
+        Ok(self
+            .loaded()
+            .await?
+            .principal
+            .as_deref()
+            .map(str::to_string))
     }
 
     /// Binds the session to a user (on login), or unbinds it. A session with a principal is kept
     /// even without values, and is listed among the principal's sessions.
     pub async fn set_principal(&self, principal: Option<&str>) -> Result<(), SessionError> {
         let mut loaded = self.loaded().await?;
-        loaded.principal = principal.map(str::to_string);
+        loaded.principal = principal.map(Arc::from);
         loaded.principal_changed = true;
         Ok(())
     }
@@ -276,7 +281,7 @@ impl Session {
                     id: key.public_id(),
                     created: record.created,
                     last_seen: record.last_seen,
-                    user_agent: record.user_agent,
+                    user_agent: record.user_agent.as_deref().map(str::to_string),
                     current: Some(key) == current,
                 };
                 (key, info)
@@ -292,9 +297,10 @@ impl Session {
         &self.inner.presented
     }
 
-    pub(crate) fn request_user_agent(&self) -> Option<String> {
+    pub(crate) fn request_user_agent(&self) -> Option<Arc<str>> {
+        // `to_str` admits visible ASCII only, so any byte is a character boundary.
         let agent = self.inner.user_agent.as_ref()?.to_str().ok()?;
-        Some(agent.chars().take(MAX_USER_AGENT).collect())
+        Some(Arc::from(agent.get(..agent.len().min(MAX_USER_AGENT))?))
     }
 
     /// The state after loading it from the store if that has not happened yet.

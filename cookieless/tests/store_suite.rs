@@ -22,7 +22,7 @@ fn record(version: u64, expires: u64, counter: u64) -> Record {
 
 fn owned_by(principal: &str, version: u64, expires: u64) -> Record {
     Record {
-        principal: Some(principal.to_string()),
+        principal: Some(principal.into()),
         user_agent: Some("test".into()),
         ..record(version, expires, 0)
     }
