@@ -126,7 +126,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut runs = vec![[Vec::new(), Vec::new()]; contenders.len()];
     for round in 1..=args.rounds {
-        for (index, contender) in contenders.iter().enumerate() {
+        // Each round starts one contender further on, so that none always runs at the same point
+        // of the round, or right after the same neighbour.
+        for offset in 0..contenders.len() {
+            let index = (round - 1 + offset) % contenders.len();
+            let contender = &contenders[index];
             for (op, (method, path)) in [("GET", "/counter"), ("POST", "/counter/increment")]
                 .into_iter()
                 .enumerate()
@@ -450,12 +454,22 @@ fn report(
         requests: runs.iter().map(|run| run.requests).sum(),
         cpu_us_per_request: median(runs.iter().map(|run| run.cpu_us_per_request).collect()),
     };
-    let baseline = [summary(&runs[0][0]), summary(&runs[0][1])];
+    // The machine drifts from round to round (by a fifth, on a shared VM), so a ratio is taken
+    // within each round, against the baseline's run of that round, and then its median.
+    let ratio = |index: usize, op: usize| {
+        median(
+            runs[index][op]
+                .iter()
+                .zip(&runs[0][op])
+                .map(|(run, baseline)| run.requests_per_second / baseline.requests_per_second)
+                .collect(),
+        )
+    };
     let mut table = String::from(
         "| contender | read req/s | read p50 | read p99 | read vs bare | read CPU/req | write req/s | write p50 | write p99 | write vs bare | write CPU/req |\n\
          | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
-    for (contender, runs) in contenders.iter().zip(runs) {
+    for (index, (contender, runs)) in contenders.iter().zip(runs).enumerate() {
         let (read, write) = (summary(&runs[0]), summary(&runs[1]));
         table.push_str(&format!(
             "| {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} | {:.1} µs | {:.0} | {:.2} ms | {:.2} ms | {:.2} | {:.1} µs |\n",
@@ -463,12 +477,12 @@ fn report(
             read.requests_per_second,
             read.p50_ms,
             read.p99_ms,
-            read.requests_per_second / baseline[0].requests_per_second,
+            ratio(index, 0),
             read.cpu_us_per_request,
             write.requests_per_second,
             write.p50_ms,
             write.p99_ms,
-            write.requests_per_second / baseline[1].requests_per_second,
+            ratio(index, 1),
             write.cpu_us_per_request,
         ));
     }
@@ -487,7 +501,8 @@ fn report(
         .unwrap_or_default();
     format!(
         "{table}\n{} round(s) of {}s per contender and operation, wrk -t{} -c{}, {}, {} sessions per contender, \
-         medians of the rounds; the first contender is the baseline. CPU/req is the contender process's own CPU time (user and system) per request.{group_commit}\n\nVersions: {}.\n\nMachine: {}",
+         medians of the rounds, contenders in a rotating order; \
+         the first contender is the baseline, and a ratio is the median of the ratios within each round. CPU/req is the contender process's own CPU time (user and system) per request.{group_commit}\n\nVersions: {}.\n\nMachine: {}",
         args.rounds,
         args.duration.as_secs(),
         clients.threads,
