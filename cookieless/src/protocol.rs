@@ -223,20 +223,20 @@ async fn save_in_place(
         user_agent: loaded.user_agent.clone(),
     };
     if loaded.changed.is_empty() && !loaded.principal_changed {
-        if touch_due(session, &stored) {
-            let record = new_record(
-                session,
-                stored.version + 1,
-                stored.created,
-                now,
-                loaded.data.clone(),
-                identity(),
-            );
-            // A lost refresh only shortens the idle deadline by the touch interval, so a failure
-            // here must not fail a request that read its session successfully.
-            if let Err(error) = store.save(&stored.key, &record, Some(stored.version)).await {
-                tracing::warn!(%error, key = ?stored.key, "could not refresh a session's last use");
-            }
+        // Nothing changed, so `settled` would have answered unless a refresh of when the
+        // session was last seen is due.
+        let record = new_record(
+            session,
+            stored.version + 1,
+            stored.created,
+            now,
+            loaded.data.clone(),
+            identity(),
+        );
+        // A lost refresh only shortens the idle deadline by the touch interval, so a failure
+        // here must not fail a request that read its session successfully.
+        if let Err(error) = store.save(&stored.key, &record, Some(stored.version)).await {
+            tracing::warn!(%error, key = ?stored.key, "could not refresh a session's last use");
         }
         return Ok(Outcome::Set(stored.token));
     }

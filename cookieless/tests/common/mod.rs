@@ -29,23 +29,23 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    pub async fn memory() -> Self {
+    fn over(store: impl SessionStore, dir: Option<tempfile::TempDir>) -> Self {
         Fixture {
-            store: Arc::new(CountingStore::new(Arc::new(MemoryStore::new()))),
-            dir: None,
+            store: Arc::new(CountingStore::new(Arc::new(store))),
+            dir,
             clock: Clock::default(),
         }
+    }
+
+    pub async fn memory() -> Self {
+        Self::over(MemoryStore::new(), None)
     }
 
     pub async fn sled() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = sled::open(dir.path()).unwrap();
         let store = SledStore::new(&db).unwrap();
-        Fixture {
-            store: Arc::new(CountingStore::new(Arc::new(store))),
-            dir: Some(dir),
-            clock: Clock::default(),
-        }
+        Self::over(store, Some(dir))
     }
 
     /// A store on the Redis server at `REDIS_URL` (`scripts/test` starts one), under a key
@@ -56,11 +56,7 @@ impl Fixture {
         );
         let prefix = format!("test:{}:", &Token::generate().as_str()[..12]);
         let store = RedisStore::connect(&url, prefix).await.unwrap();
-        Fixture {
-            store: Arc::new(CountingStore::new(Arc::new(store))),
-            dir: None,
-            clock: Clock::default(),
-        }
+        Self::over(store, None)
     }
 
     pub fn layer(&self) -> SessionLayer {
