@@ -16,6 +16,18 @@ const TOKEN_BYTES: usize = 32;
 pub const MIN_TOKEN_LEN: usize = 22;
 pub const MAX_TOKEN_LEN: usize = 64;
 
+/// Which bytes a token may hold: `[A-Za-z0-9_-]`.
+static TOKEN_ALPHABET: [bool; 256] = {
+    let mut alphabet = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        alphabet[byte] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        byte += 1;
+    }
+    alphabet
+};
+
 /// An opaque session token, as carried in the `X-Session` header.
 ///
 /// Its `Debug` output is redacted so that a token never reaches a log by accident. It is kept as
@@ -50,10 +62,12 @@ impl Token {
     }
 
     fn is_well_formed(value: &[u8]) -> bool {
+        // A table and no early exit: a token's characters are random, so branching on each one
+        // mispredicts about every other byte, which cost more than the rest of reading a request.
         (MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&value.len())
             && value
                 .iter()
-                .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+                .fold(true, |ok, &byte| ok & TOKEN_ALPHABET[usize::from(byte)])
     }
 
     fn sensitive(mut value: HeaderValue) -> Self {
@@ -165,6 +179,18 @@ mod tests {
         assert!(Token::parse(b"abcdefghijklmnopqrstuvwxyz ").is_none());
         assert!(Token::parse("a".repeat(22).as_bytes()).is_some());
         assert!(Token::parse("a".repeat(64).as_bytes()).is_some());
+    }
+
+    #[test]
+    fn every_byte_outside_the_alphabet_is_refused_wherever_it_stands() {
+        for byte in 0..=u8::MAX {
+            let allowed = byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_';
+            for position in [0, 21, 42] {
+                let mut candidate = [b'a'; 43];
+                candidate[position] = byte;
+                assert_eq!(Token::parse(&candidate).is_some(), allowed, "byte {byte}");
+            }
+        }
     }
 
     #[test]
