@@ -21,8 +21,8 @@ const PRELOADED: usize = 10_000;
 fn record(version: u64) -> Record {
     let now = now_millis();
     let mut data = Data::new();
-    data.insert("counter".into(), version.into());
-    data.insert("user".into(), "ada".into());
+    data.insert("counter", version.into());
+    data.insert("user", "ada".into());
     Record {
         version,
         created: now,

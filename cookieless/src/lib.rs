@@ -12,6 +12,7 @@
 
 mod clock;
 mod cors;
+mod data;
 mod error;
 mod expiry;
 mod layer;
@@ -32,12 +33,13 @@ mod token;
 
 pub use clock::Clock;
 pub use cors::cors_layer;
+pub use data::Data;
 pub use error::{detail_response, SessionError};
 pub use expiry::{now_millis, Expiry, Millis};
 pub use layer::{SessionLayer, SessionService, DEFAULT_MAX_SIZE};
 pub use memory_store::MemoryStore;
 pub use protocol::{MAX_HEADER_LEN, X_SESSION};
-pub use record::{Data, Record};
+pub use record::Record;
 #[cfg(feature = "redis")]
 pub use redis_pool::RedisPool;
 #[cfg(feature = "redis")]

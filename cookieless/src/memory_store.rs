@@ -1,6 +1,7 @@
 //! A store in process memory: for tests, and for single-process apps that may lose sessions on
 //! restart.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
@@ -25,20 +26,24 @@ struct State {
 }
 
 impl State {
-    fn unindex(&mut self, key: &SessionKey, record: &Record) {
-        if let Some(principal) = &record.principal {
-            if let Some(keys) = self.by_principal.get_mut(principal) {
-                keys.remove(key);
-                if keys.is_empty() {
-                    self.by_principal.remove(principal);
-                }
-            }
-        }
-    }
-
     fn remove(&mut self, key: &SessionKey) {
         if let Some(record) = self.records.remove(key) {
-            self.unindex(key, &record);
+            unindex(&mut self.by_principal, key, &record);
+        }
+    }
+}
+
+fn unindex(
+    by_principal: &mut HashMap<Arc<str>, HashSet<SessionKey>>,
+    key: &SessionKey,
+    record: &Record,
+) {
+    if let Some(principal) = &record.principal {
+        if let Some(keys) = by_principal.get_mut(principal) {
+            keys.remove(key);
+            if keys.is_empty() {
+                by_principal.remove(principal);
+            }
         }
     }
 }
@@ -69,18 +74,37 @@ impl SessionStore for MemoryStore {
         expected: Option<u64>,
     ) -> Result<Saved, StoreError> {
         let mut state = self.state();
-        if state.records.get(key).map(|stored| stored.version) != expected {
-            return Ok(Saved::Conflict);
+        let State {
+            records,
+            by_principal,
+        } = &mut *state;
+        let previous = match records.entry(*key) {
+            Entry::Occupied(mut entry) if Some(entry.get().version) == expected => {
+                Some(entry.insert(record.clone()))
+            }
+            Entry::Vacant(entry) if expected.is_none() => {
+                entry.insert(record.clone());
+                None
+            }
+            _ => return Ok(Saved::Conflict),
+        };
+        let previous_principal = previous
+            .as_ref()
+            .and_then(|previous| previous.principal.as_ref());
+        if previous_principal != record.principal.as_ref() {
+            if let Some(previous) = &previous {
+                unindex(by_principal, key, previous);
+            }
+            if let Some(principal) = &record.principal {
+                by_principal
+                    .entry(principal.clone())
+                    .or_default()
+                    .insert(*key);
+            }
         }
-        state.remove(key);
-        if let Some(principal) = &record.principal {
-            state
-                .by_principal
-                .entry(principal.clone())
-                .or_default()
-                .insert(*key);
-        }
-        state.records.insert(*key, record.clone());
+        drop(state);
+        // The replaced record is freed after the lock is released, not while others wait on it.
+        drop(previous);
         Ok(Saved::Written)
     }
 

@@ -1,17 +1,20 @@
 //! The `X-Session` protocol, as `docs/protocol.md` states it: what a request's header means, what
 //! is saved when the handler is done, and what the response tells the client.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
+use compact_str::CompactString;
 use http::header::CACHE_CONTROL;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
+use crate::data::Data;
 use crate::error::{detail_response, SessionError};
-use crate::record::{Data, Record};
+use crate::record::Record;
 use crate::session::{Loaded, Presented, Session, Stored};
 use crate::store::Saved;
 use crate::token::Token;
@@ -277,10 +280,10 @@ async fn save_in_place(
 }
 
 /// This request's changes, key by key, on top of a newer record.
-fn replay(ours: &Data, changed: &std::collections::BTreeSet<String>, mut latest: Data) -> Data {
+fn replay(ours: &Data, changed: &BTreeSet<CompactString>, mut latest: Data) -> Data {
     for key in changed {
         match ours.get(key) {
-            Some(value) => latest.insert(key.clone(), value.clone()),
+            Some(value) => latest.insert(key, value.clone()),
             None => latest.remove(key),
         };
     }
@@ -373,13 +376,11 @@ mod tests {
 
     #[test]
     fn replay_applies_inserts_and_removals_over_newer_data() {
-        let ours: Data = [("a".to_string(), serde_json::json!(1))].into();
-        let changed = ["a".to_string(), "b".to_string()].into();
-        let latest: Data = [
-            ("b".to_string(), serde_json::json!(2)),
-            ("c".to_string(), serde_json::json!(3)),
-        ]
-        .into();
+        let ours: Data = [("a", serde_json::json!(1))].into_iter().collect();
+        let changed = ["a".into(), "b".into()].into();
+        let latest: Data = [("b", serde_json::json!(2)), ("c", serde_json::json!(3))]
+            .into_iter()
+            .collect();
         let merged = replay(&ours, &changed, latest);
         assert_eq!(merged.get("a"), Some(&serde_json::json!(1)));
         assert_eq!(merged.get("b"), None);

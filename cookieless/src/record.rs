@@ -1,14 +1,11 @@
 //! What a store keeps for one session.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::Data;
 use crate::expiry::Millis;
-
-/// The values a session holds, by key.
-pub type Data = BTreeMap<String, serde_json::Value>;
 
 /// One stored session.
 ///
@@ -87,7 +84,7 @@ mod tests {
     #[test]
     fn encoding_round_trips_and_exposes_the_expiry() {
         let mut data = Data::new();
-        data.insert("counter".into(), serde_json::json!(3));
+        data.insert("counter", serde_json::json!(3));
         let record = Record {
             version: 2,
             created: 10,

@@ -4,17 +4,19 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
+use compact_str::CompactString;
 use http::request::Parts;
 use http::HeaderValue;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
+use crate::data::Data;
 use crate::error::SessionError;
 use crate::expiry::Millis;
 use crate::layer::Shared;
 use crate::locks::SessionLock;
-use crate::record::{Data, Record};
+use crate::record::Record;
 use crate::token::{SessionKey, Token};
 
 /// What the request's `X-Session` header said.
@@ -77,7 +79,7 @@ pub(crate) struct Loaded {
     pub(crate) data: Arc<Data>,
     /// Keys this request inserted or removed, replayed onto a newer record if another process
     /// wrote the session meanwhile.
-    pub(crate) changed: BTreeSet<String>,
+    pub(crate) changed: BTreeSet<CompactString>,
     /// The data must move to a new token: set by `rotate` and `destroy`.
     pub(crate) rotate: bool,
     /// A write was refused for size; the request's changes are not saved.
@@ -143,26 +145,32 @@ impl Session {
         let limit = self.inner.shared.max_size;
         let mut loaded = self.loaded().await?;
         let data = Arc::make_mut(&mut loaded.data);
-        let previous = data.insert(key.to_owned(), value);
+        let previous = data.insert(key, value);
         if Record::data_size(data) > limit {
             match previous {
-                Some(previous) => data.insert(key.to_owned(), previous),
+                Some(previous) => data.insert(key, previous),
                 None => data.remove(key),
             };
             loaded.refused = true;
             return Err(SessionError::TooLarge { limit });
         }
-        loaded.changed.insert(key.to_owned());
+        if !loaded.changed.contains(key) {
+            loaded.changed.insert(key.into());
+        }
         Ok(())
     }
 
     /// Removes the value under `key` and returns it.
     pub async fn remove<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         let mut loaded = self.loaded().await?;
+        // Looked up first, so that removing what is not there copies no values.
+        if loaded.data.get(key).is_none() {
+            return Ok(None);
+        }
         let Some(value) = Arc::make_mut(&mut loaded.data).remove(key) else {
             return Ok(None);
         };
-        loaded.changed.insert(key.to_owned());
+        loaded.changed.insert(key.into());
         Ok(Some(T::deserialize(value)?))
     }
 

@@ -2,13 +2,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::Fixture;
-use cookieless::{Record, Saved, SessionStore, Token};
+use cookieless::{Data, Record, Saved, SessionStore, Token};
 
 fn record(version: u64, expires: u64, counter: u64) -> Record {
-    let data = BTreeMap::from([("counter".to_string(), serde_json::json!(counter))]);
+    let data: Data = [("counter", serde_json::json!(counter))]
+        .into_iter()
+        .collect();
     Record {
         version,
         created: 1,

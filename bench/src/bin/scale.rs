@@ -29,8 +29,8 @@ struct Args {
 /// A session like the demo's after a login and some use.
 fn record(number: usize, now: u64) -> Record {
     let mut data = Data::new();
-    data.insert("counter".into(), (number % 100).into());
-    data.insert("user".into(), format!("user{}", number % 50_000).into());
+    data.insert("counter", (number % 100).into());
+    data.insert("user", format!("user{}", number % 50_000).into());
     // Every tenth session is already past its deadline, for the sweep to find.
     let expires = if number.is_multiple_of(10) {
         now - 1
