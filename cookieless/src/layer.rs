@@ -3,19 +3,20 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::Request;
+use pin_project_lite::pin_project;
 use tokio::task::JoinHandle;
 use tower::{Layer, Service};
 
 use crate::clock::Clock;
 use crate::expiry::Expiry;
 use crate::locks::SessionLocks;
-use crate::protocol;
+use crate::protocol::{self, Finish};
 use crate::session::Session;
 use crate::store::SessionStore;
 use crate::sweep;
@@ -136,7 +137,7 @@ where
 {
     type Response = Response<Body>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = SessionFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -147,7 +148,9 @@ where
             Ok(presented) => presented,
             Err(refusal) => {
                 let response = refusal.into_response();
-                return Box::pin(async move { Ok(response) });
+                return SessionFuture::Answering {
+                    answer: Box::pin(std::future::ready(response)),
+                };
             }
         };
         let user_agent = request.headers().get(http::header::USER_AGENT).cloned();
@@ -157,10 +160,50 @@ where
         // The clone may not be ready; the instance that `poll_ready` prepared is the one to call.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
-        let response = inner.call(request);
-        Box::pin(async move {
-            let response = response.await?.map(Body::new);
-            Ok(protocol::finish(session, response).await)
-        })
+        SessionFuture::Handling {
+            handler: inner.call(request),
+            session,
+        }
+    }
+}
+
+pin_project! {
+    /// The response of a [`SessionService`]: the handler's, stamped with the session's token once
+    /// what it changed is saved.
+    #[project = SessionFutureProjection]
+    pub enum SessionFuture<F> {
+        Handling {
+            #[pin]
+            handler: F,
+            session: Session,
+        },
+        Answering {
+            answer: Pin<Box<dyn Future<Output = Response<Body>> + Send>>,
+        },
+    }
+}
+
+impl<F, ResBody, E> Future for SessionFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    ResBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    ResBody::Error: Into<axum::BoxError>,
+{
+    type Output = Result<Response<Body>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.as_mut().project() {
+            SessionFutureProjection::Handling { handler, session } => {
+                let response = ready!(handler.poll(cx))?.map(Body::new);
+                match protocol::finish(session, response) {
+                    Finish::Now(response) => Poll::Ready(Ok(response)),
+                    Finish::Later(answer) => {
+                        self.set(SessionFuture::Answering { answer });
+                        self.poll(cx)
+                    }
+                }
+            }
+            SessionFutureProjection::Answering { answer } => answer.as_mut().poll(cx).map(Ok),
+        }
     }
 }

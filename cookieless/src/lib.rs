@@ -16,6 +16,7 @@ mod data;
 mod error;
 mod expiry;
 mod layer;
+mod lazy_state;
 mod locks;
 mod memory_store;
 mod protocol;

@@ -14,6 +14,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::data::Data;
 use crate::error::{detail_response, SessionError};
+use crate::lazy_state::StillLoading;
 use crate::record::Record;
 use crate::session::{Loaded, Presented, Session, Stored};
 use crate::store::Saved;
@@ -89,32 +90,78 @@ pub(crate) enum Outcome {
     Clear,
 }
 
-/// Saves what the handler changed and stamps the response with the client's token.
-pub(crate) async fn finish(session: Session, mut response: Response<Body>) -> Response<Body> {
+/// How the layer answers once the handler has.
+pub(crate) enum Finish {
+    /// Nothing needs the store: the answer is ready.
+    Now(Response<Body>),
+    /// The answer comes once the store is written (or read, or the state is free to take).
+    Later(Pin<Box<dyn Future<Output = Response<Body>> + Send>>),
+}
+
+impl Finish {
+    fn later(
+        response: Response<Body>,
+        committing: impl Future<Output = Result<Outcome, SessionError>> + Send + 'static,
+    ) -> Self {
+        Finish::Later(Box::pin(async move {
+            match committing.await {
+                Ok(outcome) => stamp(response, outcome),
+                Err(error) => error.into_response(),
+            }
+        }))
+    }
+}
+
+/// Saves what the handler changed and stamps the response with the client's token. A request
+/// that changed nothing is answered at once, so that reads carry no future of their own.
+pub(crate) fn finish(session: &Session, mut response: Response<Body>) -> Finish {
     response.headers_mut().remove(&X_SESSION);
     // Taken even if the handler kept a clone of the session, so that later requests on it
     // proceed once this one is saved.
-    let state = session.take_state().await;
+    match session.try_take_state() {
+        Ok(state) => finish_with(session, state, response),
+        Err(StillLoading) => {
+            // A clone the handler kept is loading the session in another task.
+            let session = session.clone();
+            Finish::Later(Box::pin(async move {
+                let state = session.take_state().await;
+                match finish_with(&session, state, response) {
+                    Finish::Now(response) => response,
+                    Finish::Later(answer) => answer.await,
+                }
+            }))
+        }
+    }
+}
+
+fn finish_with(session: &Session, state: Option<Loaded>, response: Response<Body>) -> Finish {
     if response.status().is_server_error() {
         // The handler failed, so its changes are not trusted; the client keeps its token.
-        return response;
+        return Finish::Now(response);
     }
-    let committed = match state {
-        Some(loaded) => match settled(&session, &loaded) {
-            Some(outcome) => Ok(outcome),
-            None => boxed(write(&session, loaded)).await,
+    let outcome = match state {
+        Some(loaded) => match settled(session, &loaded) {
+            Some(outcome) => outcome,
+            None => {
+                let session = session.clone();
+                return Finish::later(response, async move { write(&session, loaded).await });
+            }
         },
         None => match session.presented() {
             // A handler that never touched the session still gets a truthful answer about its
             // token.
-            Presented::Token(_) => boxed(load_and_commit(&session)).await,
-            Presented::Nothing | Presented::Malformed => Ok(answer_unchanged(&session, None)),
+            Presented::Token(_) => {
+                let session = session.clone();
+                return Finish::later(response, async move { load_and_commit(&session).await });
+            }
+            Presented::Nothing | Presented::Malformed => answer_unchanged(session, None),
         },
     };
-    let outcome = match committed {
-        Ok(outcome) => outcome,
-        Err(error) => return error.into_response(),
-    };
+    Finish::Now(stamp(response, outcome))
+}
+
+/// Tells the client what became of its token.
+fn stamp(mut response: Response<Body>, outcome: Outcome) -> Response<Body> {
     let value = match outcome {
         Outcome::Leave => return response,
         Outcome::Set(token) => token.header_value(),
@@ -132,14 +179,6 @@ async fn load_and_commit(session: &Session) -> Result<Outcome, SessionError> {
         Some(outcome) => Ok(outcome),
         None => write(session, loaded).await,
     }
-}
-
-/// Keeps the paths that use the store out of the future every request carries, which would
-/// otherwise hold room for the largest of them even when they are not taken.
-fn boxed<'a, T>(
-    future: impl Future<Output = T> + Send + 'a,
-) -> Pin<Box<dyn Future<Output = T> + Send + 'a>> {
-    Box::pin(future)
 }
 
 /// The answer when the store need not be written: nothing changed and nothing is due.

@@ -9,12 +9,12 @@ use http::request::Parts;
 use http::HeaderValue;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::data::Data;
 use crate::error::SessionError;
 use crate::expiry::Millis;
 use crate::layer::Shared;
+use crate::lazy_state::{LazyState, StillLoading};
 use crate::locks::SessionLock;
 use crate::record::Record;
 use crate::token::{SessionKey, Token};
@@ -43,7 +43,7 @@ struct Inner {
     /// The request's `User-Agent`, recorded with sessions it begins. Kept as the header (a
     /// shared buffer, no copy) since most requests begin no session.
     user_agent: Option<HeaderValue>,
-    state: Mutex<Option<Loaded>>,
+    state: LazyState<Loaded>,
 }
 
 /// The longest `User-Agent` kept with a session.
@@ -123,18 +123,17 @@ impl Session {
                 shared,
                 presented,
                 user_agent,
-                state: Mutex::new(None),
+                state: LazyState::new(),
             }),
         }
     }
 
     /// The value under `key`, if there is one.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        let loaded = self.loaded().await?;
-        match loaded.data.get(key) {
-            Some(value) => Ok(Some(T::deserialize(value)?)),
-            None => Ok(None),
-        }
+        let value = self
+            .with_loaded(|loaded| loaded.data.get(key).map(T::deserialize).transpose())
+            .await?;
+        Ok(value?)
     }
 
     /// Stores `value` under `key`. A value that would take the session past its size limit is
@@ -143,79 +142,78 @@ impl Session {
     pub async fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<(), SessionError> {
         let value = serde_json::to_value(value)?;
         let limit = self.inner.shared.max_size;
-        let mut loaded = self.loaded().await?;
-        let data = Arc::make_mut(&mut loaded.data);
-        let previous = data.insert(key, value);
-        if Record::data_size(data) > limit {
-            match previous {
-                Some(previous) => data.insert(key, previous),
-                None => data.remove(key),
-            };
-            loaded.refused = true;
-            return Err(SessionError::TooLarge { limit });
-        }
-        if !loaded.changed.contains(key) {
-            loaded.changed.insert(key.into());
-        }
-        Ok(())
+        self.with_loaded(|loaded| {
+            let data = Arc::make_mut(&mut loaded.data);
+            let previous = data.insert(key, value);
+            if Record::data_size(data) > limit {
+                match previous {
+                    Some(previous) => data.insert(key, previous),
+                    None => data.remove(key),
+                };
+                loaded.refused = true;
+                return Err(SessionError::TooLarge { limit });
+            }
+            if !loaded.changed.contains(key) {
+                loaded.changed.insert(key.into());
+            }
+            Ok(())
+        })
+        .await?
     }
 
     /// Removes the value under `key` and returns it.
     pub async fn remove<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        let mut loaded = self.loaded().await?;
-        // Looked up first, so that removing what is not there copies no values.
-        if loaded.data.get(key).is_none() {
-            return Ok(None);
-        }
-        let Some(value) = Arc::make_mut(&mut loaded.data).remove(key) else {
-            return Ok(None);
-        };
-        loaded.changed.insert(key.into());
-        Ok(Some(T::deserialize(value)?))
+        let removed = self
+            .with_loaded(|loaded| {
+                // Looked up first, so that removing what is not there copies no values.
+                loaded.data.get(key)?;
+                let value = Arc::make_mut(&mut loaded.data).remove(key)?;
+                loaded.changed.insert(key.into());
+                Some(value)
+            })
+            .await?;
+        Ok(removed.map(T::deserialize).transpose()?)
     }
 
     /// Whether the session holds no values (and so will not be stored).
     pub async fn is_empty(&self) -> Result<bool, SessionError> {
-        Ok(self.loaded().await?.data.is_empty())
+        self.with_loaded(|loaded| loaded.data.is_empty()).await
     }
 
     /// Moves the session to a new token when the response is sent, keeping its values; the old
     /// token dies. Call it when the user's privileges change, as on login, so that a token known
     /// before the change is worthless after it.
     pub async fn rotate(&self) -> Result<(), SessionError> {
-        self.loaded().await?.rotate = true;
-        Ok(())
+        self.with_loaded(|loaded| loaded.rotate = true).await
     }
 
     /// Ends the session: its values and principal are dropped and its token dies. Values
     /// inserted afterwards start a new session under a new token.
     pub async fn destroy(&self) -> Result<(), SessionError> {
-        let mut loaded = self.loaded().await?;
-        loaded.data = Arc::default();
-        loaded.changed.clear();
-        loaded.principal = None;
-        loaded.principal_changed = true;
-        loaded.rotate = true;
-        Ok(())
+        self.with_loaded(|loaded| {
+            loaded.data = Arc::default();
+            loaded.changed.clear();
+            loaded.principal = None;
+            loaded.principal_changed = true;
+            loaded.rotate = true;
+        })
+        .await
     }
 
     /// Whose session this is: the user it was bound to with [`Session::set_principal`].
     pub async fn principal(&self) -> Result<Option<String>, SessionError> {
-        Ok(self
-            .loaded()
-            .await?
-            .principal
-            .as_deref()
-            .map(str::to_string))
+        self.with_loaded(|loaded| loaded.principal.as_deref().map(str::to_string))
+            .await
     }
 
     /// Binds the session to a user (on login), or unbinds it. A session with a principal is kept
     /// even without values, and is listed among the principal's sessions.
     pub async fn set_principal(&self, principal: Option<&str>) -> Result<(), SessionError> {
-        let mut loaded = self.loaded().await?;
-        loaded.principal = principal.map(Arc::from);
-        loaded.principal_changed = true;
-        Ok(())
+        self.with_loaded(|loaded| {
+            loaded.principal = principal.map(Arc::from);
+            loaded.principal_changed = true;
+        })
+        .await
     }
 
     /// Every live session of this session's principal (none without a principal), this one
@@ -266,13 +264,14 @@ impl Session {
     async fn principal_sessions_by_key(
         &self,
     ) -> Result<Vec<(SessionKey, SessionInfo)>, SessionError> {
-        let (principal, current) = {
-            let loaded = self.loaded().await?;
-            (
-                loaded.principal.clone(),
-                loaded.stored.as_ref().map(|stored| stored.key),
-            )
-        };
+        let (principal, current) = self
+            .with_loaded(|loaded| {
+                (
+                    loaded.principal.clone(),
+                    loaded.stored.as_ref().map(|stored| stored.key),
+                )
+            })
+            .await?;
         let Some(principal) = principal else {
             return Ok(Vec::new());
         };
@@ -311,21 +310,25 @@ impl Session {
         Some(Arc::from(agent.get(..agent.len().min(MAX_USER_AGENT))?))
     }
 
-    /// The state after loading it from the store if that has not happened yet.
-    pub(crate) async fn loaded(&self) -> Result<MappedMutexGuard<'_, Loaded>, SessionError> {
-        let mut state = self.inner.state.lock().await;
-        if state.is_none() {
-            *state = Some(self.load().await?);
-        }
-        Ok(MutexGuard::map(state, |state| {
-            state.get_or_insert_with(Loaded::empty)
-        }))
+    /// Runs `use_state` on the request's session state, loading it from the store first if that
+    /// has not happened yet.
+    async fn with_loaded<R>(
+        &self,
+        use_state: impl FnOnce(&mut Loaded) -> R,
+    ) -> Result<R, SessionError> {
+        self.inner.state.with(|| self.load(), use_state).await
+    }
+
+    /// The request's session state, taken out unless a clone of this handle is loading it in
+    /// another task: see [`Session::take_state`].
+    pub(crate) fn try_take_state(&self) -> Result<Option<Loaded>, StillLoading> {
+        self.inner.state.try_take()
     }
 
     /// Takes the request's session state out, ending its hold on the session: later use of a
     /// clone of this handle reads the session again.
     pub(crate) async fn take_state(&self) -> Option<Loaded> {
-        self.inner.state.lock().await.take()
+        self.inner.state.take().await
     }
 
     /// Reads the session the request presented, and holds it until the returned state is dropped.
