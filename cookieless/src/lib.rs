@@ -21,6 +21,8 @@ mod locks;
 mod memory_store;
 mod protocol;
 mod record;
+#[cfg(feature = "sled")]
+mod record_cache;
 #[cfg(feature = "redis")]
 mod redis_pool;
 #[cfg(feature = "redis")]
@@ -47,6 +49,6 @@ pub use redis_pool::RedisPool;
 pub use redis_store::{RedisStore, DEFAULT_TIMEOUT as REDIS_TIMEOUT};
 pub use session::{Session, SessionInfo};
 #[cfg(feature = "sled")]
-pub use sled_store::{GroupFlush, SledStore};
+pub use sled_store::{GroupFlush, SledStore, DEFAULT_CACHE_CAPACITY as SLED_CACHE_CAPACITY};
 pub use store::{Saved, SessionStore, StoreError};
 pub use token::{SessionKey, Token, MAX_TOKEN_LEN, MIN_TOKEN_LEN};

@@ -1,11 +1,14 @@
 //! The embedded, durable store: sessions in a tree of a sled database, flushed to disk before the
 //! response that changed them is sent.
 
+use std::sync::{Arc, Mutex, Weak};
+
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::expiry::Millis;
 use crate::record::Record;
+use crate::record_cache::RecordCache;
 use crate::store::{Saved, SessionStore, StoreError};
 use crate::token::SessionKey;
 
@@ -14,8 +17,16 @@ const TREE: &str = "sessions";
 /// principal, then the session key; values are empty.
 const PRINCIPALS: &str = "session_principals";
 
+/// Sessions whose decoded records are kept in memory, by default: a few hundred bytes each.
+pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
+
 /// Sessions in the `sessions` tree of a sled database, which the application may share for its
 /// own trees.
+///
+/// The records of recently used sessions are also kept decoded in memory (see
+/// [`SledStore::with_cache_capacity`]), so that reading a session costs neither a tree lookup nor
+/// parsing. Every store made over the same database in this process shares that cache, and every
+/// change goes through it; the `sessions` tree must be written only by these stores.
 ///
 /// Must be created inside a Tokio runtime: it starts the task that batches flushes.
 #[derive(Clone)]
@@ -23,12 +34,22 @@ pub struct SledStore {
     tree: sled::Tree,
     principals: sled::Tree,
     flush: GroupFlush,
+    cache: Arc<RecordCache>,
 }
 
 impl SledStore {
     pub fn new(db: &sled::Db) -> Result<Self, StoreError> {
+        Self::with_cache_capacity(db, DEFAULT_CACHE_CAPACITY)
+    }
+
+    /// Keeps up to about `capacity` decoded records in memory (default
+    /// [`DEFAULT_CACHE_CAPACITY`]). The first store made over a database sets the capacity of the
+    /// cache they all share.
+    pub fn with_cache_capacity(db: &sled::Db, capacity: usize) -> Result<Self, StoreError> {
+        let tree = db.open_tree(TREE).map_err(StoreError::new)?;
         Ok(SledStore {
-            tree: db.open_tree(TREE).map_err(StoreError::new)?,
+            cache: shared_cache(&tree, capacity),
+            tree,
             principals: db.open_tree(PRINCIPALS).map_err(StoreError::new)?,
             flush: GroupFlush::start(db.clone()),
         })
@@ -69,18 +90,20 @@ impl SledStore {
 #[async_trait]
 impl SessionStore for SledStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
-        let Some(bytes) = self.tree.get(key.as_bytes()).map_err(StoreError::new)? else {
-            return Ok(None);
-        };
-        match Record::decode(&bytes) {
-            Ok(record) => Ok(Some(record)),
-            Err(error) => {
-                // An unreadable record cannot be trusted as a session; treating it as absent lets
-                // the client start afresh instead of being locked out.
-                tracing::warn!(%error, ?key, "dropping an undecodable session record");
-                Ok(None)
+        self.cache.load(key, || {
+            let Some(bytes) = self.tree.get(key.as_bytes()).map_err(StoreError::new)? else {
+                return Ok(None);
+            };
+            match Record::decode(&bytes) {
+                Ok(record) => Ok(Some(record)),
+                Err(error) => {
+                    // An unreadable record cannot be trusted as a session; treating it as absent
+                    // lets the client start afresh instead of being locked out.
+                    tracing::warn!(%error, ?key, "dropping an undecodable session record");
+                    Ok(None)
+                }
             }
-        }
+        })
     }
 
     async fn save(
@@ -112,19 +135,30 @@ impl SessionStore for SledStore {
                     .map_err(StoreError::new)?;
             }
         }
-        let swapped = self
-            .tree
-            .compare_and_swap(key.as_bytes(), current, Some(record.encode()))
-            .map_err(StoreError::new)?;
-        if swapped.is_err() {
-            return Ok(Saved::Conflict);
+        let encoded = record.encode();
+        {
+            let change = self.cache.change();
+            let swapped = self
+                .tree
+                .compare_and_swap(key.as_bytes(), current, Some(encoded))
+                .map_err(StoreError::new)?;
+            if swapped.is_err() {
+                return Ok(Saved::Conflict);
+            }
+            change.wrote(key, record);
         }
         self.flush.flush().await?;
         Ok(Saved::Written)
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        if let Some(removed) = self.tree.remove(key.as_bytes()).map_err(StoreError::new)? {
+        let removed = {
+            let change = self.cache.change();
+            let removed = self.tree.remove(key.as_bytes()).map_err(StoreError::new)?;
+            change.removed(key);
+            removed
+        };
+        if let Some(removed) = removed {
             Self::unindex(&self.principals, key, &removed)?;
             self.flush.flush().await?;
         }
@@ -132,25 +166,31 @@ impl SessionStore for SledStore {
     }
 
     async fn delete_expired(&self, now: Millis) -> Result<u64, StoreError> {
-        let tree = self.tree.clone();
-        let principals = self.principals.clone();
+        let store = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut removed = 0;
-            for entry in tree.iter() {
+            for entry in store.tree.iter() {
                 let (key, value) = entry.map_err(StoreError::new)?;
                 let expired = Record::encoded_expiry(&value).is_none_or(|expires| expires <= now);
-                // Compare-and-swap so that a session refreshed since the scan read it survives.
-                if expired
-                    && tree
-                        .compare_and_swap(&key, Some(&value), None::<&[u8]>)
-                        .map_err(StoreError::new)?
-                        .is_ok()
-                {
-                    if let Ok(bytes) = <[u8; 32]>::try_from(key.as_ref()) {
-                        SledStore::unindex(&principals, &SessionKey::from_bytes(bytes), &value)?;
-                    }
-                    removed += 1;
+                if !expired {
+                    continue;
                 }
+                let change = store.cache.change();
+                // Compare-and-swap so that a session refreshed since the scan read it survives.
+                let swapped = store
+                    .tree
+                    .compare_and_swap(&key, Some(&value), None::<&[u8]>)
+                    .map_err(StoreError::new)?;
+                if swapped.is_err() {
+                    continue;
+                }
+                if let Ok(bytes) = <[u8; 32]>::try_from(key.as_ref()) {
+                    let key = SessionKey::from_bytes(bytes);
+                    change.removed(&key);
+                    drop(change);
+                    SledStore::unindex(&store.principals, &key, &value)?;
+                }
+                removed += 1;
             }
             Ok(removed)
         })
@@ -189,6 +229,28 @@ impl SessionStore for SledStore {
         }
         Ok(sessions)
     }
+}
+
+/// The cache of the stores over `tree`, made if there is none: a store that cached apart from
+/// another over the same tree would go on serving sessions the other ended.
+fn shared_cache(tree: &sled::Tree, capacity: usize) -> Arc<RecordCache> {
+    // Each entry names its tree by address. A live cache is held only by stores that hold its
+    // tree, so no other tree can have that address while the entry upgrades.
+    static CACHES: Mutex<Vec<(usize, Weak<RecordCache>)>> = Mutex::new(Vec::new());
+    let address = std::ptr::from_ref(&**tree).cast::<()>() as usize;
+    let mut caches = CACHES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    caches.retain(|(_, cache)| cache.strong_count() > 0);
+    let existing = caches
+        .iter()
+        .filter(|(tree, _)| *tree == address)
+        .find_map(|(_, cache)| cache.upgrade());
+    existing.unwrap_or_else(|| {
+        let cache = Arc::new(RecordCache::new(capacity));
+        caches.push((address, Arc::downgrade(&cache)));
+        cache
+    })
 }
 
 /// Group commit for a sled database: callers that ask for a flush while one is running share the

@@ -1,0 +1,97 @@
+//! What the sled store promises beyond the store contract: the records it keeps decoded in
+//! memory never outlive a change made through any store over the same database.
+
+use std::sync::Arc;
+
+use cookieless::{Data, Record, Saved, SessionStore, SledStore, Token};
+
+fn record(version: u64, expires: u64) -> Record {
+    let data: Data = [("counter", serde_json::json!(version))]
+        .into_iter()
+        .collect();
+    Record {
+        version,
+        created: 1,
+        last_seen: 1,
+        expires,
+        data: Arc::new(data),
+        principal: None,
+        user_agent: None,
+    }
+}
+
+async fn version(store: &SledStore, key: &cookieless::SessionKey) -> Option<u64> {
+    store.load(key).await.unwrap().map(|record| record.version)
+}
+
+#[tokio::test]
+async fn stores_over_one_database_see_each_others_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path()).unwrap();
+    let (first, second) = (SledStore::new(&db).unwrap(), SledStore::new(&db).unwrap());
+    let key = Token::generate().key();
+
+    assert_eq!(
+        first.save(&key, &record(1, u64::MAX), None).await.unwrap(),
+        Saved::Written
+    );
+    assert_eq!(version(&first, &key).await, Some(1));
+    assert_eq!(version(&second, &key).await, Some(1));
+
+    assert_eq!(
+        second
+            .save(&key, &record(2, u64::MAX), Some(1))
+            .await
+            .unwrap(),
+        Saved::Written
+    );
+    assert_eq!(version(&first, &key).await, Some(2));
+
+    second.delete(&key).await.unwrap();
+    assert_eq!(version(&first, &key).await, None);
+}
+
+#[tokio::test]
+async fn a_swept_session_is_gone_from_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path()).unwrap();
+    let (first, second) = (SledStore::new(&db).unwrap(), SledStore::new(&db).unwrap());
+    let (expired, live) = (Token::generate().key(), Token::generate().key());
+    first.save(&expired, &record(1, 10), None).await.unwrap();
+    first.save(&live, &record(1, u64::MAX), None).await.unwrap();
+    assert_eq!(version(&first, &expired).await, Some(1));
+
+    assert_eq!(second.delete_expired(20).await.unwrap(), 1);
+    assert_eq!(version(&first, &expired).await, None);
+    assert_eq!(version(&first, &live).await, Some(1));
+}
+
+#[tokio::test]
+async fn sessions_outlive_the_process_that_cached_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = Token::generate().key();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        let store = SledStore::with_cache_capacity(&db, 10).unwrap();
+        store.save(&key, &record(1, u64::MAX), None).await.unwrap();
+        store
+            .save(&key, &record(2, u64::MAX), Some(1))
+            .await
+            .unwrap();
+    }
+    let db = reopen(dir.path()).await;
+    let store = SledStore::new(&db).unwrap();
+    assert_eq!(version(&store, &key).await, Some(2));
+}
+
+/// Opens the database once the last store's flush task, which ends soon after the store is
+/// dropped, has let go of it.
+async fn reopen(path: &std::path::Path) -> sled::Db {
+    for _ in 0..200 {
+        if let Ok(db) = sled::open(path) {
+            return db;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the database stayed locked after its stores were dropped");
+}
