@@ -39,7 +39,7 @@ pub use cors::cors_layer;
 pub use data::Data;
 pub use error::{detail_response, SessionError};
 pub use expiry::{now_millis, Expiry, Millis};
-pub use layer::{SessionLayer, SessionService, DEFAULT_MAX_SIZE};
+pub use layer::{SessionFuture, SessionLayer, SessionService, DEFAULT_MAX_SIZE};
 pub use memory_store::MemoryStore;
 pub use protocol::{MAX_HEADER_LEN, X_SESSION};
 pub use record::Record;
