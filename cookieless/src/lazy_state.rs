@@ -2,10 +2,11 @@
 //! out when the response is ready.
 
 use std::future::Future;
-use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
+
+use crate::waiters::{self, Waiters};
 
 /// Holds a value that costs a load to get.
 ///
@@ -19,8 +20,8 @@ pub(crate) struct LazyState<T> {
 struct Slot<T> {
     value: Option<T>,
     loading: bool,
-    /// Made by the first task that has to wait for a load.
-    waiters: Option<Arc<Notify>>,
+    /// Those waiting for the load under way.
+    waiters: Waiters,
 }
 
 /// A load was under way, so there was nothing to take yet.
@@ -32,7 +33,7 @@ impl<T> LazyState<T> {
             slot: Mutex::new(Slot {
                 value: None,
                 loading: false,
-                waiters: None,
+                waiters: Waiters::default(),
             }),
         }
     }
@@ -54,7 +55,7 @@ impl<T> LazyState<T> {
                     return Ok(use_value(value));
                 }
                 if slot.loading {
-                    Some(slot.waiters.get_or_insert_default().clone())
+                    Some(slot.waiters.join())
                 } else {
                     slot.loading = true;
                     None
@@ -89,7 +90,7 @@ impl<T> LazyState<T> {
                 if !slot.loading {
                     return slot.value.take();
                 }
-                slot.waiters.get_or_insert_default().clone()
+                slot.waiters.join()
             };
             self.wait(&notify).await;
         }
@@ -97,16 +98,11 @@ impl<T> LazyState<T> {
 
     /// Waits until the load that handed out `notify` is over.
     async fn wait(&self, notify: &Arc<Notify>) {
-        let mut finished = pin!(notify.notified());
-        finished.as_mut().enable();
-        // The load may have finished before `enable`, its wake-up missed; then do not wait.
-        let still_loading = {
+        waiters::wait(notify, || {
             let slot = self.slot();
-            slot.loading && matches!(&slot.waiters, Some(current) if Arc::ptr_eq(current, notify))
-        };
-        if still_loading {
-            finished.await;
-        }
+            slot.loading && slot.waiters.handed_out(notify)
+        })
+        .await;
     }
 
     fn slot(&self) -> MutexGuard<'_, Slot<T>> {
@@ -126,11 +122,9 @@ impl<T> Drop for Loading<'_, T> {
         let waiters = {
             let mut slot = self.0.slot();
             slot.loading = false;
-            slot.waiters.take()
+            std::mem::take(&mut slot.waiters)
         };
-        if let Some(waiters) = waiters {
-            waiters.notify_waiters();
-        }
+        waiters.wake();
     }
 }
 

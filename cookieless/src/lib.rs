@@ -33,6 +33,7 @@ mod sled_store;
 mod store;
 mod sweep;
 mod token;
+mod waiters;
 
 pub use clock::Clock;
 pub use cors::cors_layer;

@@ -3,12 +3,12 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
 use crate::token::SessionKey;
+use crate::waiters::{self, Waiters};
 
 /// The sessions whose lock is held right now, and nothing else: a request that finds its
 /// session's entry absent takes the lock by adding it, without allocating (the table keeps its
@@ -19,10 +19,6 @@ pub(crate) struct SessionLocks {
     // keeps those keys from being aimed at one bucket.
     held: Mutex<HashMap<SessionKey, Waiters, foldhash::fast::RandomState>>,
 }
-
-/// Who waits for a held session: created by the first request that has to wait.
-#[derive(Default)]
-struct Waiters(Option<Arc<Notify>>);
 
 /// The lock on one session; dropping it lets the next request on that session in.
 pub(crate) struct SessionLock {
@@ -37,13 +33,7 @@ impl SessionLocks {
                 Ok(lock) => return lock,
                 Err(notify) => notify,
             };
-            let mut released = pin!(notify.notified());
-            released.as_mut().enable();
-            // The entry that handed out `notify` may have been released before `enable`; then
-            // its wake-up was missed, so look again instead of waiting.
-            if self.is_waiting_on(key, &notify) {
-                released.await;
-            }
+            waiters::wait(&notify, || self.is_waiting_on(key, &notify)).await;
         }
     }
 
@@ -57,12 +47,12 @@ impl SessionLocks {
                     key,
                 })
             }
-            Entry::Occupied(mut entry) => Err(entry.get_mut().0.get_or_insert_default().clone()),
+            Entry::Occupied(mut entry) => Err(entry.get_mut().join()),
         }
     }
 
     fn is_waiting_on(&self, key: SessionKey, notify: &Arc<Notify>) -> bool {
-        matches!(self.table().get(&key), Some(Waiters(Some(current))) if Arc::ptr_eq(current, notify))
+        matches!(self.table().get(&key), Some(waiters) if waiters.handed_out(notify))
     }
 
     fn table(&self) -> MutexGuard<'_, HashMap<SessionKey, Waiters, foldhash::fast::RandomState>> {
@@ -76,9 +66,9 @@ impl SessionLocks {
 impl Drop for SessionLock {
     fn drop(&mut self) {
         let waiters = self.locks.table().remove(&self.key);
-        if let Some(Waiters(Some(notify))) = waiters {
+        if let Some(waiters) = waiters {
             // Every waiter tries again and one wins; the others wait on the winner's entry.
-            notify.notify_waiters();
+            waiters.wake();
         }
     }
 }
