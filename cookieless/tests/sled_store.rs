@@ -1,24 +1,10 @@
 //! What the sled store promises beyond the store contract: the records it keeps decoded in
 //! memory never outlive a change made through any store over the same database.
 
-use std::sync::Arc;
+mod common;
 
-use cookieless::{Data, Record, Saved, SessionStore, SledStore, Token};
-
-fn record(version: u64, expires: u64) -> Record {
-    let data: Data = [("counter", serde_json::json!(version))]
-        .into_iter()
-        .collect();
-    Record {
-        version,
-        created: 1,
-        last_seen: 1,
-        expires,
-        data: Arc::new(data),
-        principal: None,
-        user_agent: None,
-    }
-}
+use common::record;
+use cookieless::{Saved, SessionStore, SledStore, Token};
 
 async fn version(store: &SledStore, key: &cookieless::SessionKey) -> Option<u64> {
     store.load(key).await.unwrap().map(|record| record.version)
@@ -32,7 +18,10 @@ async fn stores_over_one_database_see_each_others_changes() {
     let key = Token::generate().key();
 
     assert_eq!(
-        first.save(&key, &record(1, u64::MAX), None).await.unwrap(),
+        first
+            .save(&key, &record(1, u64::MAX, 1), None)
+            .await
+            .unwrap(),
         Saved::Written
     );
     assert_eq!(version(&first, &key).await, Some(1));
@@ -40,7 +29,7 @@ async fn stores_over_one_database_see_each_others_changes() {
 
     assert_eq!(
         second
-            .save(&key, &record(2, u64::MAX), Some(1))
+            .save(&key, &record(2, u64::MAX, 2), Some(1))
             .await
             .unwrap(),
         Saved::Written
@@ -57,8 +46,11 @@ async fn a_swept_session_is_gone_from_every_store() {
     let db = sled::open(dir.path()).unwrap();
     let (first, second) = (SledStore::new(&db).unwrap(), SledStore::new(&db).unwrap());
     let (expired, live) = (Token::generate().key(), Token::generate().key());
-    first.save(&expired, &record(1, 10), None).await.unwrap();
-    first.save(&live, &record(1, u64::MAX), None).await.unwrap();
+    first.save(&expired, &record(1, 10, 1), None).await.unwrap();
+    first
+        .save(&live, &record(1, u64::MAX, 1), None)
+        .await
+        .unwrap();
     assert_eq!(version(&first, &expired).await, Some(1));
 
     assert_eq!(second.delete_expired(20).await.unwrap(), 1);
@@ -73,9 +65,12 @@ async fn sessions_outlive_the_process_that_cached_them() {
     {
         let db = sled::open(dir.path()).unwrap();
         let store = SledStore::with_cache_capacity(&db, 10).unwrap();
-        store.save(&key, &record(1, u64::MAX), None).await.unwrap();
         store
-            .save(&key, &record(2, u64::MAX), Some(1))
+            .save(&key, &record(1, u64::MAX, 1), None)
+            .await
+            .unwrap();
+        store
+            .save(&key, &record(2, u64::MAX, 2), Some(1))
             .await
             .unwrap();
     }

@@ -2,23 +2,8 @@
 
 mod common;
 
-use common::Fixture;
-use cookieless::{Data, Record, Saved, SessionStore, Token};
-
-fn record(version: u64, expires: u64, counter: u64) -> Record {
-    let data: Data = [("counter", serde_json::json!(counter))]
-        .into_iter()
-        .collect();
-    Record {
-        version,
-        created: 1,
-        last_seen: 1,
-        expires,
-        data: data.into(),
-        principal: None,
-        user_agent: None,
-    }
-}
+use common::{record, Fixture};
+use cookieless::{Record, Saved, SessionStore, Token};
 
 fn owned_by(principal: &str, version: u64, expires: u64) -> Record {
     Record {

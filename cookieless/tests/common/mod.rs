@@ -13,12 +13,26 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use cookieless::{
-    Clock, MemoryStore, Millis, Record, RedisStore, Saved, Session, SessionError, SessionKey,
+    Clock, Data, MemoryStore, Millis, Record, RedisStore, Saved, Session, SessionError, SessionKey,
     SessionLayer, SessionStore, SledStore, StoreError, Token,
 };
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 use tower::ServiceExt;
+
+/// A session at `version`, holding `counter`, that expires at `expires`.
+pub fn record(version: u64, expires: u64, counter: u64) -> Record {
+    let data: Data = [("counter", json!(counter))].into_iter().collect();
+    Record {
+        version,
+        created: 1,
+        last_seen: 1,
+        expires,
+        data: data.into(),
+        principal: None,
+        user_agent: None,
+    }
+}
 
 /// A store under test, with whatever must outlive it.
 pub struct Fixture {
