@@ -110,6 +110,13 @@ impl Finish {
             }
         }))
     }
+
+    async fn answer(self) -> Response<Body> {
+        match self {
+            Finish::Now(response) => response,
+            Finish::Later(answer) => answer.await,
+        }
+    }
 }
 
 /// Saves what the handler changed and stamps the response with the client's token. A request
@@ -125,10 +132,7 @@ pub(crate) fn finish(session: &Session, mut response: Response<Body>) -> Finish 
             let session = session.clone();
             Finish::Later(Box::pin(async move {
                 let state = session.take_state().await;
-                match finish_with(&session, state, response) {
-                    Finish::Now(response) => response,
-                    Finish::Later(answer) => answer.await,
-                }
+                finish_with(&session, state, response).answer().await
             }))
         }
     }
@@ -152,7 +156,12 @@ fn finish_with(session: &Session, state: Option<Loaded>, response: Response<Body
             // token.
             Presented::Token(_) => {
                 let session = session.clone();
-                return Finish::later(response, async move { load_and_commit(&session).await });
+                return Finish::Later(Box::pin(async move {
+                    match session.load().await {
+                        Ok(loaded) => finish_with(&session, Some(loaded), response).answer().await,
+                        Err(error) => error.into_response(),
+                    }
+                }));
             }
             Presented::Nothing | Presented::Malformed => answer_unchanged(session, None),
         },
@@ -171,14 +180,6 @@ fn stamp(mut response: Response<Body>, outcome: Outcome) -> Response<Body> {
     headers.insert(X_SESSION.clone(), value);
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-async fn load_and_commit(session: &Session) -> Result<Outcome, SessionError> {
-    let loaded = session.load().await?;
-    match settled(session, &loaded) {
-        Some(outcome) => Ok(outcome),
-        None => write(session, loaded).await,
-    }
 }
 
 /// The answer when the store need not be written: nothing changed and nothing is due.
