@@ -1,6 +1,7 @@
 //! The load benchmark: starts every contender, fills each with pre-made sessions, drives it with
 //! wrk from a separate process on loopback (reads and writes, each request on a random session),
-//! alternating contenders round by round so that drift hits them alike, and prints one table.
+//! running the baseline between every two others so that drift hits them alike, and prints one
+//! table.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -64,6 +65,36 @@ function request()
 end
 "#;
 
+/// The two endpoints every contender serves: the read, then the write.
+const OPERATIONS: [(&str, &str); 2] = [("GET", "/counter"), ("POST", "/counter/increment")];
+
+/// The order of one round's runs of one operation, as indices into the contenders, the baseline
+/// (index 0) first. The baseline runs before and after every other contender, so that each is
+/// compared with the baseline as measured seconds away, not minutes: this machine's speed drifts
+/// by a fifth from one minute to the next. The others run in an order that starts one further on
+/// each round, so that none always runs at the same point of a round.
+fn schedule(contenders: usize, round: usize) -> Vec<usize> {
+    let others = contenders.saturating_sub(1);
+    let mut order = vec![0];
+    for offset in 0..others {
+        order.push(1 + (round - 1 + offset) % others);
+        order.push(0);
+    }
+    order
+}
+
+/// Each non-baseline run of `order` against the mean of the baseline runs just before and after
+/// it, with `rates` the requests per second of the runs in that order.
+fn bracketed_ratios(order: &[usize], rates: &[f64]) -> Vec<(usize, f64)> {
+    (1..order.len().saturating_sub(1))
+        .filter(|&at| order[at] != 0 && order[at - 1] == 0 && order[at + 1] == 0)
+        .map(|at| {
+            let baseline = (rates[at - 1] + rates[at + 1]) / 2.0;
+            (order[at], rates[at] / baseline)
+        })
+        .collect()
+}
+
 struct Contender {
     name: String,
     url: String,
@@ -87,6 +118,9 @@ struct Run {
     /// The contender's CPU time (user and system) per request: unlike throughput, it hardly
     /// moves when a neighbour on a shared machine takes CPU time away.
     cpu_us_per_request: f64,
+    /// How often per request wrk's CPU was woken for another CPU's sake (see
+    /// [`wake_up_interrupts`]); `None` when wrk does not run on CPUs of its own.
+    wake_ups_per_request: Option<f64>,
 }
 
 #[tokio::main]
@@ -101,6 +135,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         threads: args.threads.unwrap_or(cpus.load_count),
         connections: args.connections,
         cpus: cpus.load.clone(),
+        watched: cpus.load_list.clone(),
     };
     let mut contenders = Vec::new();
     for name in &args.contenders {
@@ -112,7 +147,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         contenders.push(contender);
     }
     for contender in &contenders {
-        for (method, path) in [("GET", "/counter"), ("POST", "/counter/increment")] {
+        for (method, path) in OPERATIONS {
             wrk(
                 &clients,
                 &script,
@@ -125,25 +160,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let mut runs = vec![[Vec::new(), Vec::new()]; contenders.len()];
+    let mut ratios = vec![[Vec::new(), Vec::new()]; contenders.len()];
     for round in 1..=args.rounds {
-        // Each round starts one contender further on, so that none always runs at the same point
-        // of the round, or right after the same neighbour.
-        for offset in 0..contenders.len() {
-            let index = (round - 1 + offset) % contenders.len();
-            let contender = &contenders[index];
-            for (op, (method, path)) in [("GET", "/counter"), ("POST", "/counter/increment")]
-                .into_iter()
-                .enumerate()
-            {
+        for (op, (method, path)) in OPERATIONS.into_iter().enumerate() {
+            let order = schedule(contenders.len(), round);
+            let mut rates = Vec::with_capacity(order.len());
+            for &index in &order {
+                let contender = &contenders[index];
                 let run = wrk(&clients, &script, contender, method, path, args.duration)?;
                 eprintln!(
                     "round {round}: {} {method} {path}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
                     contender.name, run.requests_per_second, run.p50_ms, run.p99_ms
                 );
                 runs[index][op].push(run);
+                rates.push(run.requests_per_second);
                 // Lets a store's background work (sled's flusher, say) finish before the next
                 // run, so that it is not charged to whoever runs next.
                 std::thread::sleep(args.settle);
+            }
+            for (index, ratio) in bracketed_ratios(&order, &rates) {
+                ratios[index][op].push(ratio);
             }
         }
     }
@@ -159,6 +195,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &cpus,
         &contenders,
         &runs,
+        &ratios,
         group_commit.as_ref(),
     );
     println!("{report}");
@@ -189,11 +226,13 @@ async fn group_commit(
         threads: args.threads.unwrap_or(cpus.load_count),
         connections: args.connections,
         cpus: None,
+        watched: Vec::new(),
     };
     let one = Clients {
         threads: 1,
         connections: 1,
         cpus: None,
+        watched: Vec::new(),
     };
     wrk(
         &many,
@@ -287,6 +326,8 @@ struct Cpus {
     server: Option<String>,
     load: Option<String>,
     load_count: usize,
+    /// The CPUs of `load`, one by one; empty when unpinned.
+    load_list: Vec<usize>,
 }
 
 impl Cpus {
@@ -298,6 +339,7 @@ impl Cpus {
                 server: None,
                 load: None,
                 load_count: count.min(2),
+                load_list: Vec::new(),
             };
         }
         Cpus {
@@ -308,6 +350,7 @@ impl Cpus {
                 format!("1-{}", count - 1)
             }),
             load_count: count - 1,
+            load_list: (1..count).collect(),
         }
     }
 
@@ -339,6 +382,8 @@ struct Clients {
     threads: usize,
     connections: usize,
     cpus: Option<String>,
+    /// The CPUs whose wake-ups are counted: wrk's own, when it has some.
+    watched: Vec<usize>,
 }
 
 fn wrk(
@@ -350,6 +395,7 @@ fn wrk(
     duration: Duration,
 ) -> Result<Run, Box<dyn std::error::Error>> {
     let cpu_before = cpu_seconds(contender.process.id())?;
+    let wake_ups_before = read_wake_ups(&clients.watched);
     let output = on_cpus(clients.cpus.as_deref(), "wrk".as_ref())
         .arg(format!("-t{}", clients.threads))
         .arg(format!("-c{}", clients.connections))
@@ -367,9 +413,46 @@ fn wrk(
         return Err(format!("wrk failed against {}: {text}", contender.name).into());
     }
     let cpu = cpu_seconds(contender.process.id())? - cpu_before;
+    let wake_ups_after = read_wake_ups(&clients.watched);
     let mut run = parse_wrk(&text).ok_or_else(|| format!("unreadable wrk output: {text}"))?;
     run.cpu_us_per_request = cpu * 1e6 / run.requests as f64;
+    run.wake_ups_per_request = wake_ups_before
+        .zip(wake_ups_after)
+        .map(|(before, after)| after.saturating_sub(before) as f64 / run.requests as f64);
     Ok(run)
+}
+
+fn read_wake_ups(cpus: &[usize]) -> Option<u64> {
+    wake_up_interrupts(&std::fs::read_to_string("/proc/interrupts").ok()?, cpus)
+}
+
+/// The interrupts by which other CPUs woke `cpus` (rescheduling and function-call IPIs), from the
+/// text of `/proc/interrupts`. On loopback, the kernel delivers a contender's answer to wrk's
+/// socket on the contender's CPU, and if wrk is asleep, wakes it with one of these, paid for on the
+/// contender's CPU: a contender that answers more slowly leaves wrk idle more often, and pays more
+/// of them per request.
+fn wake_up_interrupts(text: &str, cpus: &[usize]) -> Option<u64> {
+    if cpus.is_empty() {
+        return None;
+    }
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next()?.split_whitespace().collect();
+    let columns = cpus
+        .iter()
+        .map(|cpu| header.iter().position(|name| *name == format!("CPU{cpu}")))
+        .collect::<Option<Vec<usize>>>()?;
+    let mut total = None;
+    for line in lines {
+        let mut fields = line.split_whitespace();
+        if !matches!(fields.next(), Some("RES:" | "CAL:")) {
+            continue;
+        }
+        let counts: Vec<&str> = fields.collect();
+        for &column in &columns {
+            *total.get_or_insert(0) += counts.get(column)?.parse::<u64>().ok()?;
+        }
+    }
+    total
 }
 
 /// The user and system CPU time a process has used, from `/proc/PID/stat`.
@@ -445,6 +528,7 @@ fn report(
     cpus: &Cpus,
     contenders: &[Contender],
     runs: &[[Vec<Run>; 2]],
+    ratios: &[[Vec<f64>; 2]],
     group_commit: Option<&GroupCommit>,
 ) -> String {
     let summary = |runs: &[Run]| Run {
@@ -453,17 +537,18 @@ fn report(
         p99_ms: median(runs.iter().map(|run| run.p99_ms).collect()),
         requests: runs.iter().map(|run| run.requests).sum(),
         cpu_us_per_request: median(runs.iter().map(|run| run.cpu_us_per_request).collect()),
+        wake_ups_per_request: runs
+            .iter()
+            .map(|run| run.wake_ups_per_request)
+            .collect::<Option<Vec<f64>>>()
+            .map(median),
     };
-    // The machine drifts from round to round (by a fifth, on a shared VM), so a ratio is taken
-    // within each round, against the baseline's run of that round, and then its median.
     let ratio = |index: usize, op: usize| {
-        median(
-            runs[index][op]
-                .iter()
-                .zip(&runs[0][op])
-                .map(|(run, baseline)| run.requests_per_second / baseline.requests_per_second)
-                .collect(),
-        )
+        if index == 0 {
+            1.0
+        } else {
+            median(ratios[index][op].clone())
+        }
     };
     let mut table = String::from(
         "| contender | read req/s | read p50 | read p99 | read vs bare | read CPU/req | write req/s | write p50 | write p99 | write vs bare | write CPU/req |\n\
@@ -486,6 +571,39 @@ fn report(
             write.cpu_us_per_request,
         ));
     }
+    let by_round = |ratios: &[f64]| {
+        ratios
+            .iter()
+            .map(|ratio| format!("{ratio:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut rounds = format!(
+        "| vs {} in each round | read | write |\n| --- | --- | --- |\n",
+        contenders[0].name
+    );
+    for (contender, ratios) in contenders.iter().zip(ratios).skip(1) {
+        rounds.push_str(&format!(
+            "| {} | {} | {} |\n",
+            contender.name,
+            by_round(&ratios[0]),
+            by_round(&ratios[1])
+        ));
+    }
+    let mut wake_ups = String::from(
+        "\n| wake-ups of wrk per request (median) | read | write |\n| --- | ---: | ---: |\n",
+    );
+    for (contender, runs) in contenders.iter().zip(runs) {
+        let (read, write) = (summary(&runs[0]), summary(&runs[1]));
+        let Some((read, write)) = read.wake_ups_per_request.zip(write.wake_ups_per_request) else {
+            wake_ups.clear();
+            break;
+        };
+        wake_ups.push_str(&format!(
+            "| {} | {read:.3} | {write:.3} |\n",
+            contender.name
+        ));
+    }
     let group_commit = group_commit
         .map(|measured| {
             let concurrent = summary(&measured.concurrent).requests_per_second;
@@ -501,8 +619,12 @@ fn report(
         .unwrap_or_default();
     format!(
         "{table}\n{} round(s) of {}s per contender and operation, wrk -t{} -c{}, {}, {} sessions per contender, \
-         medians of the rounds, contenders in a rotating order; \
-         the first contender is the baseline, and a ratio is the median of the ratios within each round. CPU/req is the contender process's own CPU time (user and system) per request.{group_commit}\n\nVersions: {}.\n\nMachine: {}",
+         medians of the rounds. The first contender is the baseline: in each round it runs before and after every other \
+         contender (the others in an order that starts one further on each round), a ratio is a run's \
+         requests per second against the mean of the baseline runs just before and after it, and the table shows the median of \
+         those ratios. CPU/req is the contender process's own CPU time (user and system) per request; \
+         a wake-up of wrk is an interrupt (rescheduling or function call) that another CPU sent wrk's CPU, which on loopback \
+         is mostly the contender's CPU waking an idle wrk to hand it an answer, at the contender's expense.\n\n{rounds}{wake_ups}{group_commit}\n\nVersions: {}.\n\nMachine: {}",
         args.rounds,
         args.duration.as_secs(),
         clients.threads,
@@ -573,6 +695,38 @@ fn machine() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_baseline_brackets_every_other_contender_and_the_order_rotates() {
+        assert_eq!(schedule(4, 1), [0, 1, 0, 2, 0, 3, 0]);
+        assert_eq!(schedule(4, 2), [0, 2, 0, 3, 0, 1, 0]);
+        assert_eq!(schedule(4, 4), [0, 1, 0, 2, 0, 3, 0]);
+        assert_eq!(schedule(1, 3), [0]);
+    }
+
+    #[test]
+    fn wake_ups_are_the_rescheduling_and_function_call_interrupts_of_the_given_cpus() {
+        let text = "           CPU0       CPU1       CPU2\n\
+                    \x20 0:         10          0          0   IO-APIC    2-edge      timer\n\
+                    NMI:          1          2          3   Non-maskable interrupts\n\
+                    RES:        100        200        300   Rescheduling interrupts\n\
+                    CAL:       1000       2000       3000   Function call interrupts\n\
+                    TLB:         50         60         70   TLB shootdowns\n";
+        assert_eq!(wake_up_interrupts(text, &[1]), Some(2200));
+        assert_eq!(wake_up_interrupts(text, &[1, 2]), Some(5500));
+        assert_eq!(wake_up_interrupts(text, &[]), None);
+        assert_eq!(wake_up_interrupts(text, &[3]), None);
+        assert_eq!(wake_up_interrupts("           CPU0\n", &[0]), None);
+    }
+
+    #[test]
+    fn a_ratio_is_against_the_baseline_runs_either_side() {
+        let order = schedule(3, 2);
+        assert_eq!(order, [0, 2, 0, 1, 0]);
+        let ratios = bracketed_ratios(&order, &[100.0, 45.0, 80.0, 72.0, 100.0]);
+        assert_eq!(ratios, [(2, 0.5), (1, 0.8)]);
+        assert!(bracketed_ratios(&[0], &[100.0]).is_empty());
+    }
 
     #[test]
     fn wrk_output_is_read() {
