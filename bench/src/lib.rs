@@ -1,3 +1,4 @@
 //! Benchmarks of the session layer: see `docs/benchmarks.md`.
 
 pub mod contenders;
+pub mod targets;

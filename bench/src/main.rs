@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bench::contenders::session_carrier;
+use bench::targets::{self, Check};
 use clap::Parser;
 
 #[derive(Parser)]
@@ -571,13 +572,6 @@ fn report(
             write.cpu_us_per_request,
         ));
     }
-    let by_round = |ratios: &[f64]| {
-        ratios
-            .iter()
-            .map(|ratio| format!("{ratio:.2}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let mut rounds = format!(
         "| vs {} in each round | read | write |\n| --- | --- | --- |\n",
         contenders[0].name
@@ -586,8 +580,8 @@ fn report(
         rounds.push_str(&format!(
             "| {} | {} | {} |\n",
             contender.name,
-            by_round(&ratios[0]),
-            by_round(&ratios[1])
+            listed(&ratios[0]),
+            listed(&ratios[1])
         ));
     }
     let mut wake_ups = String::from(
@@ -604,6 +598,15 @@ fn report(
             contender.name
         ));
     }
+    let speed_up = group_commit.map(|measured| {
+        summary(&measured.concurrent).requests_per_second
+            / summary(&measured.sequential).requests_per_second
+    });
+    let names: Vec<&str> = contenders
+        .iter()
+        .map(|contender| contender.name.as_str())
+        .collect();
+    let checks = targets::table(&load_checks(&names, ratios, speed_up));
     let group_commit = group_commit
         .map(|measured| {
             let concurrent = summary(&measured.concurrent).requests_per_second;
@@ -624,7 +627,7 @@ fn report(
          requests per second against the mean of the baseline runs just before and after it, and the table shows the median of \
          those ratios. CPU/req is the contender process's own CPU time (user and system) per request; \
          a wake-up of wrk is an interrupt (rescheduling or function call) that another CPU sent wrk's CPU, which on loopback \
-         is mostly the contender's CPU waking an idle wrk to hand it an answer, at the contender's expense.\n\n{rounds}{wake_ups}{group_commit}\n\nVersions: {}.\n\nMachine: {}",
+         is mostly the contender's CPU waking an idle wrk to hand it an answer, at the contender's expense.\n\n{rounds}{wake_ups}{group_commit}\n\nVersions: {}.\n\nMachine: {}\n\n{checks}",
         args.rounds,
         args.duration.as_secs(),
         clients.threads,
@@ -634,6 +637,70 @@ fn report(
         versions(),
         machine()
     )
+}
+
+/// The targets the load table can check, for the contenders it ran: this library's reads against
+/// `bare`, and its memory store against each rival on reads and writes, round by round (each
+/// rival's and ours as measured against the same round's `bare` runs).
+fn load_checks(names: &[&str], ratios: &[[Vec<f64>; 2]], speed_up: Option<f64>) -> Vec<Check> {
+    let find = |name: &str| names.iter().position(|candidate| *candidate == name);
+    let mut checks = Vec::new();
+    if names.first() == Some(&"bare") {
+        for (store, floor) in [
+            ("memory", targets::MEMORY_READ_RATIO),
+            ("sled", targets::SLED_READ_RATIO),
+        ] {
+            if let Some(index) = find(store) {
+                let ratio = median(ratios[index][0].clone());
+                checks.push(Check::at_least(
+                    format!("Read path, {store} store, at least {floor:.2} of bare req/s"),
+                    ratio,
+                    floor,
+                    format!("{ratio:.2} (rounds: {})", listed(&ratios[index][0])),
+                ));
+            }
+        }
+    }
+    if let Some(ours) = find("memory") {
+        for rival in ["tower-sessions", "axum-session"] {
+            let Some(theirs) = find(rival) else { continue };
+            for (op, operation) in ["reads", "writes"].into_iter().enumerate() {
+                let ahead: Vec<f64> = ratios[ours][op]
+                    .iter()
+                    .zip(&ratios[theirs][op])
+                    .map(|(ours, theirs)| ours / theirs)
+                    .collect();
+                let by = median(ahead.clone());
+                checks.push(Check::at_least(
+                    format!("Ahead of {rival} on {operation} (memory store)"),
+                    by,
+                    // Strictly ahead: a tie is not a lead.
+                    1.0 + f64::EPSILON,
+                    format!("{by:.2}x its req/s (rounds: {})", listed(&ahead)),
+                ));
+            }
+        }
+    }
+    if let Some(speed_up) = speed_up {
+        checks.push(Check::at_least(
+            format!(
+                "Durable sled writes: concurrent clients at least {:.0}x one flush per request",
+                targets::GROUP_COMMIT_SPEEDUP
+            ),
+            speed_up,
+            targets::GROUP_COMMIT_SPEEDUP,
+            format!("{speed_up:.1}x"),
+        ));
+    }
+    checks
+}
+
+fn listed(values: &[f64]) -> String {
+    values
+        .iter()
+        .map(|value| format!("{value:.2}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The locked versions of the crates the contenders are built on.
@@ -717,6 +784,49 @@ mod tests {
         assert_eq!(wake_up_interrupts(text, &[]), None);
         assert_eq!(wake_up_interrupts(text, &[3]), None);
         assert_eq!(wake_up_interrupts("           CPU0\n", &[0]), None);
+    }
+
+    #[test]
+    fn the_load_targets_are_checked_for_the_contenders_that_ran() {
+        let names = ["bare", "memory", "sled", "tower-sessions"];
+        let ratios = [
+            [vec![1.0, 1.0, 1.0], vec![1.0, 1.0, 1.0]],
+            [vec![0.91, 0.85, 0.93], vec![0.70, 0.72, 0.71]],
+            [vec![0.75, 0.79, 0.81], vec![0.20, 0.21, 0.22]],
+            [vec![0.80, 0.86, 0.80], vec![0.60, 0.72, 0.50]],
+        ];
+        let checks = load_checks(&names, &ratios, Some(5.5));
+        let status: Vec<(&str, bool)> = checks
+            .iter()
+            .map(|check| (check.target.as_str(), check.met))
+            .collect();
+        assert_eq!(
+            status,
+            [
+                ("Read path, memory store, at least 0.90 of bare req/s", true),
+                ("Read path, sled store, at least 0.80 of bare req/s", false),
+                // Round by round 1.14, 0.99, 1.16: ahead in the median.
+                ("Ahead of tower-sessions on reads (memory store)", true),
+                // 1.17, 1.00, 1.42.
+                ("Ahead of tower-sessions on writes (memory store)", true),
+                (
+                    "Durable sled writes: concurrent clients at least 5x one flush per request",
+                    true
+                ),
+            ]
+        );
+        assert_eq!(checks[0].measured, "0.91 (rounds: 0.91, 0.85, 0.93)");
+        let level = [
+            [vec![1.0], vec![1.0]],
+            [vec![0.8], vec![0.5]],
+            [vec![0.8], vec![0.5]],
+        ];
+        let checks = load_checks(&["bare", "memory", "axum-session"], &level, None);
+        assert!(
+            checks[1..].iter().all(|check| !check.met),
+            "a tie is not a lead"
+        );
+        assert!(load_checks(&["memory", "sled"], &level, None).is_empty());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bench::targets::{self, Check};
 use clap::Parser;
 use cookieless::{now_millis, Data, Record, SessionKey, SessionStore, SledStore, Token};
 use rand::seq::IndexedRandom;
@@ -108,11 +109,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         assert!(loaded.is_some(), "a saved session was not found");
     }
     latencies.sort();
+    let p99 = percentile(&latencies, 0.99);
     println!(
         "load, {} random live sessions one after another: p50 {}, p99 {}, max {}",
         args.loads,
         micros(percentile(&latencies, 0.50)),
-        micros(percentile(&latencies, 0.99)),
+        micros(p99),
         micros(*latencies.last().unwrap_or(&Duration::ZERO)),
     );
 
@@ -123,7 +125,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.sessions,
         started.elapsed().as_secs_f64()
     );
-    println!("peak RSS: {:.0} MiB", mebibytes(peak_rss_bytes()?));
+    let peak_rss = peak_rss_bytes()?;
+    println!("peak RSS: {:.0} MiB", mebibytes(peak_rss));
+    // The targets are set for a million sessions; fewer would meet them too easily.
+    if args.sessions >= 1_000_000 {
+        let checks = [
+            Check::under(
+                "1,000,000 sessions in sled: p99 load under 1 ms",
+                p99.as_secs_f64(),
+                targets::SCALE_P99_LOAD.as_secs_f64(),
+                micros(p99),
+            ),
+            Check::under(
+                "1,000,000 sessions in sled: peak RSS under 1 GiB",
+                peak_rss as f64,
+                targets::SCALE_PEAK_RSS_BYTES as f64,
+                format!("{:.0} MiB", mebibytes(peak_rss)),
+            ),
+        ];
+        println!("\n{}", targets::table(&checks));
+    }
     Ok(())
 }
 
