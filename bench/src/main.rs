@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use bench::cli::at_least;
 use bench::contenders::session_carrier;
 use bench::targets::{self, Check};
 use clap::Parser;
@@ -19,12 +20,12 @@ struct Args {
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     duration: Duration,
     /// Rounds over every contender; the table shows each figure's median.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = at_least(1))]
     rounds: usize,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = at_least(1))]
     connections: usize,
     /// wrk's threads (default: one per CPU wrk runs on).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least(1))]
     threads: Option<usize>,
     /// Let the contenders and wrk share every CPU instead of running on CPUs of their own.
     #[arg(long)]
@@ -33,7 +34,7 @@ struct Args {
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     settle: Duration,
     /// Sessions made in each contender before the load, spread over by the load.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = at_least(1))]
     sessions: usize,
     /// Which contenders, in order (`bare` first: the ratios are to it).
     #[arg(
@@ -836,6 +837,16 @@ mod tests {
         let ratios = bracketed_ratios(&order, &[100.0, 45.0, 80.0, 72.0, 100.0]);
         assert_eq!(ratios, [(2, 0.5), (1, 0.8)]);
         assert!(bracketed_ratios(&[0], &[100.0]).is_empty());
+    }
+
+    #[test]
+    fn counts_of_zero_are_refused() {
+        for flag in ["--rounds", "--sessions", "--connections", "--threads"] {
+            let parsed = Args::try_parse_from(["bench", flag, "0"]);
+            assert!(parsed.is_err(), "{flag} 0 was taken");
+        }
+        let args = Args::try_parse_from(["bench", "--rounds", "2"]).unwrap();
+        assert_eq!((args.rounds, args.sessions), (2, 1000));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bench::cli::at_least;
 use bench::targets::{self, Check};
 use clap::Parser;
 use cookieless::{now_millis, Data, Record, SessionKey, SessionStore, SledStore, Token};
@@ -14,13 +15,14 @@ use rand::seq::IndexedRandom;
 #[derive(Parser)]
 #[command(about = "The sled store with a million sessions: load latency, disk, memory, sweep.")]
 struct Args {
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Sessions to fill the store with, a tenth of them expired (so at least ten).
+    #[arg(long, default_value_t = 1_000_000, value_parser = at_least(10))]
     sessions: usize,
     /// Random loads to time, one after another.
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 200_000, value_parser = at_least(1))]
     loads: usize,
     /// Concurrent writers while filling (their flushes are batched).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = at_least(1))]
     writers: usize,
     /// Where the database goes (default: a temporary directory, removed afterwards).
     #[arg(long)]
