@@ -185,6 +185,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
+    // The group-commit run shares every CPU, so nothing of the load table may be left running.
+    drop(contenders);
     let group_commit = if args.contenders.iter().any(|name| name == "sled") {
         Some(group_commit(&args, &script, work.path()).await?)
     } else {
@@ -195,7 +197,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &args,
         &clients,
         &cpus,
-        &contenders,
+        &args.contenders,
         &runs,
         &ratios,
         group_commit.as_ref(),
@@ -528,7 +530,7 @@ fn report(
     args: &Args,
     clients: &Clients,
     cpus: &Cpus,
-    contenders: &[Contender],
+    names: &[String],
     runs: &[[Vec<Run>; 2]],
     ratios: &[[Vec<f64>; 2]],
     group_commit: Option<&GroupCommit>,
@@ -556,11 +558,11 @@ fn report(
         "| contender | read req/s | read p50 | read p99 | read vs bare | read CPU/req | write req/s | write p50 | write p99 | write vs bare | write CPU/req |\n\
          | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
-    for (index, (contender, runs)) in contenders.iter().zip(runs).enumerate() {
+    for (index, (name, runs)) in names.iter().zip(runs).enumerate() {
         let (read, write) = (summary(&runs[0]), summary(&runs[1]));
         table.push_str(&format!(
             "| {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} | {:.1} µs | {:.0} | {:.2} ms | {:.2} ms | {:.2} | {:.1} µs |\n",
-            contender.name,
+            name,
             read.requests_per_second,
             read.p50_ms,
             read.p99_ms,
@@ -575,12 +577,12 @@ fn report(
     }
     let mut rounds = format!(
         "| vs {} in each round | read | write |\n| --- | --- | --- |\n",
-        contenders[0].name
+        names[0]
     );
-    for (contender, ratios) in contenders.iter().zip(ratios).skip(1) {
+    for (name, ratios) in names.iter().zip(ratios).skip(1) {
         rounds.push_str(&format!(
             "| {} | {} | {} |\n",
-            contender.name,
+            name,
             listed(&ratios[0]),
             listed(&ratios[1])
         ));
@@ -588,32 +590,26 @@ fn report(
     let mut wake_ups = String::from(
         "\n| wake-ups of wrk per request (median) | read | write |\n| --- | ---: | ---: |\n",
     );
-    for (contender, runs) in contenders.iter().zip(runs) {
+    for (name, runs) in names.iter().zip(runs) {
         let (read, write) = (summary(&runs[0]), summary(&runs[1]));
         let Some((read, write)) = read.wake_ups_per_request.zip(write.wake_ups_per_request) else {
             wake_ups.clear();
             break;
         };
-        wake_ups.push_str(&format!(
-            "| {} | {read:.3} | {write:.3} |\n",
-            contender.name
-        ));
+        wake_ups.push_str(&format!("| {name} | {read:.3} | {write:.3} |\n"));
     }
     let speed_up = group_commit.map(|measured| {
         summary(&measured.concurrent).requests_per_second
             / summary(&measured.sequential).requests_per_second
     });
-    let names: Vec<&str> = contenders
-        .iter()
-        .map(|contender| contender.name.as_str())
-        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let checks = targets::table(&load_checks(&names, ratios, speed_up));
     let group_commit = group_commit
         .map(|measured| {
             let concurrent = summary(&measured.concurrent).requests_per_second;
             let sequential = summary(&measured.sequential).requests_per_second;
             format!(
-                "\n\nDurable sled writes (a sled contender of their own, on every CPU): \
+                "\n\nDurable sled writes (a sled contender of their own, on every CPU, once the others have stopped): \
                  {concurrent:.0} req/s from {} concurrent clients, {sequential:.0} req/s from one \
                  client in sequence (one flush per request): {:.1}x.",
                 args.connections,
