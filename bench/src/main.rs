@@ -558,8 +558,11 @@ fn report(
         "| contender | read req/s | read p50 | read p99 | read vs bare | read CPU/req | write req/s | write p50 | write p99 | write vs bare | write CPU/req |\n\
          | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
-    for (index, (name, runs)) in names.iter().zip(runs).enumerate() {
-        let (read, write) = (summary(&runs[0]), summary(&runs[1]));
+    let summaries: Vec<(Run, Run)> = runs
+        .iter()
+        .map(|runs| (summary(&runs[0]), summary(&runs[1])))
+        .collect();
+    for (index, (name, (read, write))) in names.iter().zip(&summaries).enumerate() {
         table.push_str(&format!(
             "| {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} | {:.1} µs | {:.0} | {:.2} ms | {:.2} ms | {:.2} | {:.1} µs |\n",
             name,
@@ -590,24 +593,24 @@ fn report(
     let mut wake_ups = String::from(
         "\n| wake-ups of wrk per request (median) | read | write |\n| --- | ---: | ---: |\n",
     );
-    for (name, runs) in names.iter().zip(runs) {
-        let (read, write) = (summary(&runs[0]), summary(&runs[1]));
+    for (name, (read, write)) in names.iter().zip(&summaries) {
         let Some((read, write)) = read.wake_ups_per_request.zip(write.wake_ups_per_request) else {
             wake_ups.clear();
             break;
         };
         wake_ups.push_str(&format!("| {name} | {read:.3} | {write:.3} |\n"));
     }
-    let speed_up = group_commit.map(|measured| {
-        summary(&measured.concurrent).requests_per_second
-            / summary(&measured.sequential).requests_per_second
+    let group_commit = group_commit.map(|measured| {
+        (
+            summary(&measured.concurrent).requests_per_second,
+            summary(&measured.sequential).requests_per_second,
+        )
     });
+    let speed_up = group_commit.map(|(concurrent, sequential)| concurrent / sequential);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let checks = targets::table(&load_checks(&names, ratios, speed_up));
     let group_commit = group_commit
-        .map(|measured| {
-            let concurrent = summary(&measured.concurrent).requests_per_second;
-            let sequential = summary(&measured.sequential).requests_per_second;
+        .map(|(concurrent, sequential)| {
             format!(
                 "\n\nDurable sled writes (a sled contender of their own, on every CPU, once the others have stopped): \
                  {concurrent:.0} req/s from {} concurrent clients, {sequential:.0} req/s from one \
