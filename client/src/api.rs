@@ -5,6 +5,7 @@ use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::request::SessionRequest;
 use crate::tokens;
 
 /// The header the token travels in.
@@ -85,11 +86,11 @@ async fn send<B: Serialize, T: DeserializeOwned>(
     path: &str,
     body: Option<&B>,
 ) -> Result<T, ApiError> {
-    let sent = tokens::current();
+    let session = SessionRequest::begin(&method).await;
     let mut builder = RequestBuilder::new(&format!("{}{path}", base_url()))
         .method(method)
         .header("Accept", "application/json");
-    if let Some(token) = &sent {
+    if let Some(token) = session.token() {
         builder = builder.header(X_SESSION, token);
     }
     let request: Request = match body {
@@ -104,10 +105,7 @@ async fn send<B: Serialize, T: DeserializeOwned>(
         .send()
         .await
         .map_err(|error| ApiError::Network(error.to_string()))?;
-    tokens::apply_response(
-        sent.as_deref(),
-        response.headers().get(X_SESSION).as_deref(),
-    );
+    session.finish(response.headers().get(X_SESSION).as_deref());
     read(response).await
 }
 

@@ -4,7 +4,9 @@
 //! the `X-Session` request header (`docs/protocol.md`). This crate is the one place in a web app
 //! that holds that token: [`api`] sends it with every REST call and picks up every answer's
 //! header; with the `leptos` feature, [`SessionClient`] does the same for Leptos server
-//! functions, and [`provide_session`] exposes the session as signals.
+//! functions, and [`provide_session`] exposes the session as signals. Until a session exists,
+//! both send one writing request at a time ([`SessionRequest`]), so that concurrent first requests
+//! start one session, not several.
 //!
 //! # Where the token is kept
 //!
@@ -32,6 +34,7 @@ pub mod api;
 mod header;
 #[cfg(feature = "leptos")]
 mod leptos;
+mod request;
 #[cfg(feature = "leptos")]
 mod server_fn_client;
 mod storage;
@@ -40,6 +43,7 @@ mod tokens;
 pub use header::{next_token, shorten};
 #[cfg(feature = "leptos")]
 pub use leptos::{provide_session, use_session, SessionSignals};
+pub use request::SessionRequest;
 #[cfg(feature = "leptos")]
 pub use server_fn_client::SessionClient;
 pub use storage::{cookies_work, Place, StoragePolicy};

@@ -11,6 +11,7 @@ use server_fn::response::browser::BrowserResponse;
 use server_fn::response::ClientRes;
 
 use crate::api::X_SESSION;
+use crate::request::SessionRequest;
 use crate::tokens;
 
 /// Use it as `#[server(client = cookieless_client::SessionClient)]`.
@@ -26,23 +27,21 @@ where
     type Request = BrowserRequest;
     type Response = BrowserResponse;
 
-    fn send(request: Self::Request) -> impl Future<Output = Result<Self::Response, E>> + Send {
-        let sent = tokens::current();
-        if let Some(token) = &sent {
+    async fn send(request: Self::Request) -> Result<Self::Response, E> {
+        // The token is set only once the request may leave (see `SessionRequest`).
+        let session = SessionRequest::begin(&request.method()).await;
+        if let Some(token) = session.token() {
             request.headers().set(X_SESSION, token);
         }
         let response =
-            <BrowserClient as Client<E, InputStreamError, OutputStreamError>>::send(request);
-        async move {
-            let response = response.await?;
-            let headers = response.generate_headers();
-            let header = headers.get(X_SESSION).and_then(|value| value.to_str().ok());
-            tokens::apply_response(sent.as_deref(), header);
-            if <BrowserResponse as ClientRes<E>>::status(&response) == 401 {
-                tokens::report_unauthorized();
-            }
-            Ok(response)
+            <BrowserClient as Client<E, InputStreamError, OutputStreamError>>::send(request)
+                .await?;
+        let headers = response.generate_headers();
+        session.finish(headers.get(X_SESSION).and_then(|value| value.to_str().ok()));
+        if <BrowserResponse as ClientRes<E>>::status(&response) == 401 {
+            tokens::report_unauthorized();
         }
+        Ok(response)
     }
 
     #[allow(clippy::manual_async_fn)]

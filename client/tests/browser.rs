@@ -1,9 +1,11 @@
 //! The token holder in a real browser (cookies allowed): where it keeps the token, and how it
-//! follows the protocol's response rules. Run by `scripts/test` with wasm-bindgen-test-runner in
+//! follows the protocol's response rules, and when requests may leave. Run by `scripts/test` with wasm-bindgen-test-runner in
 //! headless Chromium; the cookie-blocked browser is covered by the Playwright suite.
 #![cfg(target_arch = "wasm32")]
 
-use cookieless_client::{apply_response, current, install, Place, StoragePolicy};
+use cookieless_client::{apply_response, current, install, Place, SessionRequest, StoragePolicy};
+use futures_util::FutureExt;
+use gloo_net::http::Method;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -103,4 +105,69 @@ fn memory_keeps_the_token_nowhere_else() {
     assert_eq!(session_storage_token(), None);
     install(StoragePolicy::Memory);
     assert_eq!(current(), None, "a memory token must not survive a reload");
+}
+
+fn start_without_token() {
+    install(StoragePolicy::Memory);
+    apply_response(current().as_deref(), Some(""));
+    assert_eq!(current(), None);
+}
+
+#[wasm_bindgen_test]
+async fn without_a_token_one_write_at_a_time_starts_the_session() {
+    start_without_token();
+    let first = SessionRequest::begin(&Method::POST).await;
+    assert_eq!(first.token(), None);
+
+    let mut second = Box::pin(SessionRequest::begin(&Method::POST));
+    let mut read = Box::pin(SessionRequest::begin(&Method::GET));
+    assert!(
+        (&mut second).now_or_never().is_none(),
+        "a second write must wait"
+    );
+    assert!(
+        (&mut read).now_or_never().is_none(),
+        "a read must wait for the session to start"
+    );
+
+    first.finish(Some("started-token-aaaaaaaaaa"));
+    let second = second.await;
+    assert_eq!(second.token(), Some("started-token-aaaaaaaaaa"));
+    assert_eq!(read.await.token(), Some("started-token-aaaaaaaaaa"));
+    second.finish(Some("started-token-aaaaaaaaaa"));
+}
+
+#[wasm_bindgen_test]
+async fn reads_and_requests_with_a_token_hold_nothing_back() {
+    start_without_token();
+    let read = SessionRequest::begin(&Method::GET).await;
+    let write = SessionRequest::begin(&Method::POST)
+        .now_or_never()
+        .expect("a read does not start a session, so a write need not wait for it");
+    read.finish(None);
+
+    write.finish(Some("held-token-aaaaaaaaaaaaa"));
+    let first = SessionRequest::begin(&Method::POST).await;
+    let second = SessionRequest::begin(&Method::DELETE)
+        .now_or_never()
+        .expect("with a token held, requests go at once");
+    assert_eq!(first.token(), Some("held-token-aaaaaaaaaaaaa"));
+    assert_eq!(second.token(), Some("held-token-aaaaaaaaaaaaa"));
+}
+
+#[wasm_bindgen_test]
+async fn a_write_that_fails_lets_the_next_one_start_the_session() {
+    start_without_token();
+    let failed = SessionRequest::begin(&Method::POST).await;
+    let mut next = Box::pin(SessionRequest::begin(&Method::POST));
+    assert!((&mut next).now_or_never().is_none());
+    drop(failed);
+    let next = next.await;
+    assert_eq!(
+        next.token(),
+        None,
+        "no session was started, so the next write starts it"
+    );
+    next.finish(Some("second-try-token-aaaaaaa"));
+    assert_eq!(current().as_deref(), Some("second-try-token-aaaaaaa"));
 }

@@ -90,6 +90,26 @@ test('the counter works before login and keeps its value through it', async ({ p
   await expect(page.getByRole('heading', { name: /^Hello, barbara/ })).toBeVisible();
 });
 
+test('two quick clicks before there is a session both count, in one session', async ({ page }) => {
+  await expect(counterValue(page)).toHaveText('0');
+  // Holds the first increment back, so that the second click is made while it is in flight.
+  let heldBack = false;
+  await page.route('**/api/counter/increment', async (route) => {
+    if (!heldBack) {
+      heldBack = true;
+      await new Promise((done) => setTimeout(done, 500));
+    }
+    await route.continue();
+  });
+  const increment = page.getByRole('button', { name: 'Increment' });
+  await increment.click();
+  await increment.click();
+  await expect(counterValue(page)).toHaveText('2');
+  await page.unroute('**/api/counter/increment');
+  await page.reload();
+  await expect(counterValue(page)).toHaveText('2');
+});
+
 test('the logged-in home page, for the README', async ({ page }) => {
   await page.setViewportSize({ width: 1100, height: 720 });
   await page.getByRole('button', { name: 'Increment' }).click();

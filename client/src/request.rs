@@ -1,0 +1,60 @@
+//! When a request may leave, and with which token.
+//!
+//! A session starts on the server when a request without a token writes to it; the answer carries
+//! the new token. Two such requests in flight at once would start two sessions, and the second
+//! answer, stale by then, would be ignored: its write (a click, an item added to a cart) would be
+//! lost in a session nobody holds. So while no token is held, a request that may write waits for
+//! the one already starting a session and then carries the token it brought back.
+
+use futures_util::lock::{Mutex, MutexGuard};
+use gloo_net::http::Method;
+
+use crate::tokens;
+
+/// Held by the one tokenless request that may start a session.
+static STARTING: Mutex<()> = Mutex::new(());
+
+/// A request on its way: the token it carries and, if it may start the session, the right to.
+///
+/// [`api`](crate::api) and [`SessionClient`] use it; use it yourself for requests sent by
+/// other means: [`SessionRequest::begin`] before sending, [`SessionRequest::finish`] with the
+/// answer's `X-Session` header.
+///
+/// [`SessionClient`]: https://docs.rs/cookieless-client/latest/cookieless_client/struct.SessionClient.html
+#[must_use = "a request that starts a session holds back the others until it is finished"]
+pub struct SessionRequest {
+    sent: Option<String>,
+    _starting: Option<MutexGuard<'static, ()>>,
+}
+
+impl SessionRequest {
+    /// Waits until a request with this `method` may be sent. With a token held, that is at once.
+    /// Without one, it waits for any request that is starting a session; the safe methods of RFC
+    /// 9110 (`GET`, `HEAD`, `OPTIONS`, `TRACE`) are taken not to write and never hold others back.
+    pub async fn begin(method: &Method) -> Self {
+        if let Some(token) = tokens::current() {
+            return SessionRequest {
+                sent: Some(token),
+                _starting: None,
+            };
+        }
+        let starting = STARTING.lock().await;
+        let sent = tokens::current();
+        let may_write = !method.is_safe();
+        SessionRequest {
+            _starting: (sent.is_none() && may_write).then_some(starting),
+            sent,
+        }
+    }
+
+    /// The token to send in the `X-Session` header, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.sent.as_deref()
+    }
+
+    /// Applies the answer's `X-Session` header (`None` when it had none), then lets the
+    /// requests waiting on this one go.
+    pub fn finish(self, header: Option<&str>) {
+        tokens::apply_response(self.sent.as_deref(), header);
+    }
+}
