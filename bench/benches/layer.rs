@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
-use axum::Router;
-use bench::contenders::{axum_session, bare, empty_layer, ours, session_carrier, tower_sessions};
+use bench::contenders::{
+    axum_session, bare, empty_layer, ours, session_carrier, tower_sessions, App,
+};
 use cookieless::{MemoryStore, SessionLayer};
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use http_body_util::BodyExt;
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
@@ -32,14 +34,14 @@ fn request(
 }
 
 /// Sends `request` and reads the whole answer, as a server would before writing it out.
-async fn answer(app: &Router, request: Request<Body>) -> StatusCode {
+async fn answer(app: &impl App, request: Request<Body>) -> StatusCode {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let _ = response.into_body().collect().await.unwrap();
     status
 }
 
-async fn sessions(app: &Router) -> Vec<(HeaderName, HeaderValue)> {
+async fn sessions(app: &impl App) -> Vec<(HeaderName, HeaderValue)> {
     let mut carriers = Vec::with_capacity(SESSIONS);
     for _ in 0..SESSIONS {
         let begin = request(Method::POST, "/counter/increment", None);
@@ -49,22 +51,31 @@ async fn sessions(app: &Router) -> Vec<(HeaderName, HeaderValue)> {
     carriers
 }
 
+/// Measures `app` on `operation`, with requests spread over sessions it made beforehand.
+fn measure(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &Runtime,
+    (name, app): (&str, impl App),
+    (method, path): (&Method, &str),
+) {
+    let carriers = runtime.block_on(sessions(&app));
+    let mut next = 0;
+    group.bench_function(name, |b| {
+        b.to_async(runtime).iter_batched(
+            || {
+                next = (next + 1) % carriers.len();
+                request(method.clone(), path, Some(&carriers[next]))
+            },
+            |request| async {
+                assert_eq!(answer(&app, request).await, StatusCode::OK);
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+}
+
 fn layer_overhead(c: &mut Criterion) {
     let runtime = Runtime::new().unwrap();
-    let contenders: Vec<(&str, Router)> = runtime.block_on(async {
-        let routers = vec![
-            ("bare", bare()),
-            ("empty-layer", empty_layer()),
-            ("memory", ours(SessionLayer::new(MemoryStore::new()))),
-            ("tower-sessions", tower_sessions()),
-            ("axum-session", axum_session().await.unwrap()),
-        ];
-        // As `axum::serve` does once: otherwise every call would build the routes' services.
-        routers
-            .into_iter()
-            .map(|(name, router)| (name, router.with_state(())))
-            .collect()
-    });
     for (operation, method, path) in [
         ("read", Method::GET, "/counter"),
         ("write", Method::POST, "/counter/increment"),
@@ -72,22 +83,21 @@ fn layer_overhead(c: &mut Criterion) {
         let mut group = c.benchmark_group(operation);
         group.measurement_time(Duration::from_secs(3));
         group.warm_up_time(Duration::from_secs(1));
-        for (name, app) in &contenders {
-            let carriers = runtime.block_on(sessions(app));
-            let mut next = 0;
-            group.bench_function(*name, |b| {
-                b.to_async(&runtime).iter_batched(
-                    || {
-                        next = (next + 1) % carriers.len();
-                        request(method.clone(), path, Some(&carriers[next]))
-                    },
-                    |request| async {
-                        assert_eq!(answer(app, request).await, StatusCode::OK);
-                    },
-                    criterion::BatchSize::SmallInput,
-                )
-            });
-        }
+        let target = (&method, path);
+        // Built inside the runtime: the stores start tasks of their own.
+        let _entered = runtime.enter();
+        measure(&mut group, &runtime, ("bare", bare()), target);
+        measure(&mut group, &runtime, ("empty-layer", empty_layer()), target);
+        let memory = ours(SessionLayer::new(MemoryStore::new()));
+        measure(&mut group, &runtime, ("memory", memory), target);
+        measure(
+            &mut group,
+            &runtime,
+            ("tower-sessions", tower_sessions()),
+            target,
+        );
+        let axum_session = runtime.block_on(axum_session()).unwrap();
+        measure(&mut group, &runtime, ("axum-session", axum_session), target);
         group.finish();
     }
 }

@@ -1,8 +1,12 @@
 //! The contenders' apps: the same two endpoints (read a per-session counter, increment it)
 //! behind each session mechanism, shared by the `contender` binary that serves them over HTTP and
 //! the in-process `layer` benchmark.
+//!
+//! Every layer goes around the whole router ([`wrap`]), the way `docs/benchmarks.md` recommends:
+//! `Router::layer` boxes the layered service of each route and clones it on every request.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,8 +22,34 @@ use cookieless::{Session, SessionError, SessionLayer};
 use serde_json::json;
 use tower::{Layer, Service};
 
+/// A contender's whole app, ready to serve: what `axum::serve` takes through
+/// `axum::ServiceExt::into_make_service`.
+pub trait App:
+    Service<Request, Response = Response, Error = Infallible, Future: Send>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> App for T where
+    T: Service<Request, Response = Response, Error = Infallible, Future: Send>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// Puts `layer` around the whole router, once, rather than around each route as `Router::layer`
+/// does. The routes are built first, as `Router::into_make_service` would.
+pub fn wrap<L: Layer<Router>>(router: Router, layer: L) -> L::Service {
+    layer.layer(router.with_state(()))
+}
+
 /// This library's layer, over whichever store `layer` holds.
-pub fn ours(layer: SessionLayer) -> Router {
+pub fn ours(layer: SessionLayer) -> impl App {
     async fn read(session: Session) -> Result<Json<serde_json::Value>, SessionError> {
         let value: u64 = session.get("counter").await?.unwrap_or(0);
         Ok(Json(json!({ "value": value })))
@@ -29,14 +59,14 @@ pub fn ours(layer: SessionLayer) -> Router {
         session.insert("counter", value).await?;
         Ok(Json(json!({ "value": value })))
     }
-    Router::new()
+    let routes = Router::new()
         .route("/counter", get(read))
-        .route("/counter/increment", post(increment))
-        .layer(layer)
+        .route("/counter/increment", post(increment));
+    wrap(routes, layer)
 }
 
 /// tower-sessions with its memory store and its cookie transport.
-pub fn tower_sessions() -> Router {
+pub fn tower_sessions() -> impl App {
     use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 
     async fn read(session: Session) -> Json<serde_json::Value> {
@@ -54,15 +84,18 @@ pub fn tower_sessions() -> Router {
         let _ = session.insert("counter", value).await;
         Json(json!({ "value": value }))
     }
-    Router::new()
+    let routes = Router::new()
         .route("/counter", get(read))
-        .route("/counter/increment", post(increment))
-        .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false))
+        .route("/counter/increment", post(increment));
+    wrap(
+        routes,
+        SessionManagerLayer::new(MemoryStore::default()).with_secure(false),
+    )
 }
 
 /// axum_session in `rest_mode` (the id travels in a header) with no database behind its
 /// in-memory table.
-pub async fn axum_session() -> Result<Router, axum_session::SessionError> {
+pub async fn axum_session() -> Result<impl App, axum_session::SessionError> {
     use axum_session::{Session, SessionConfig, SessionLayer, SessionNullPool, SessionStore};
 
     async fn read(session: Session<SessionNullPool>) -> Json<serde_json::Value> {
@@ -77,10 +110,10 @@ pub async fn axum_session() -> Result<Router, axum_session::SessionError> {
     // The same header name as ours, so the load script carries both alike.
     let config = SessionConfig::default().with_session_name("x-session");
     let store = SessionStore::<SessionNullPool>::new(None, config).await?;
-    Ok(Router::new()
+    let routes = Router::new()
         .route("/counter", get(read))
-        .route("/counter/increment", post(increment))
-        .layer(SessionLayer::new(store)))
+        .route("/counter/increment", post(increment));
+    Ok(wrap(routes, SessionLayer::new(store)))
 }
 
 /// The least any header-carried session layer does: take the request's header and put it, with
@@ -192,8 +225,8 @@ pub fn bare() -> Router {
 
 /// `bare` behind [`EchoLayer`]: what it costs over `bare`, no session layer of this shape can
 /// avoid.
-pub fn empty_layer() -> Router {
-    bare().layer(EchoLayer)
+pub fn empty_layer() -> impl App {
+    wrap(bare(), EchoLayer)
 }
 
 /// The request header that carries the session a response began: its `X-Session` sent back, or

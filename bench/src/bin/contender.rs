@@ -1,7 +1,9 @@
 //! One contender of the load benchmark: the same two endpoints (read a per-session counter,
 //! increment it) behind a given session mechanism. Prints `listening on http://ADDR` when ready.
 
-use bench::contenders::{axum_session, bare, empty_layer, ours, tower_sessions};
+use axum::extract::Request;
+use axum::ServiceExt;
+use bench::contenders::{axum_session, bare, empty_layer, ours, tower_sessions, App};
 use clap::{Parser, ValueEnum};
 use cookieless::{MemoryStore, RedisStore, SessionLayer, SledStore};
 
@@ -41,25 +43,29 @@ enum Kind {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let app = match args.kind {
-        Kind::Bare => bare(),
-        Kind::EmptyLayer => empty_layer(),
-        Kind::Memory => ours(SessionLayer::new(MemoryStore::new())),
+    let listener = tokio::net::TcpListener::bind(&args.addr).await?;
+    match args.kind {
+        Kind::Bare => serve(listener, bare()).await?,
+        Kind::EmptyLayer => serve(listener, empty_layer()).await?,
+        Kind::Memory => serve(listener, ours(SessionLayer::new(MemoryStore::new()))).await?,
         Kind::Sled => {
             let dir = args.data_dir.ok_or("--data-dir is needed with sled")?;
             let db = sled::open(dir)?;
-            ours(SessionLayer::new(SledStore::new(&db)?))
+            serve(listener, ours(SessionLayer::new(SledStore::new(&db)?))).await?
         }
         Kind::Redis => {
             let url = args.redis.ok_or("--redis is needed with redis")?;
             let prefix = format!("bench:{}:", std::process::id());
-            ours(SessionLayer::new(RedisStore::connect(&url, prefix).await?))
+            let store = RedisStore::connect(&url, prefix).await?;
+            serve(listener, ours(SessionLayer::new(store))).await?
         }
-        Kind::TowerSessions => tower_sessions(),
-        Kind::AxumSession => axum_session().await?,
-    };
-    let listener = tokio::net::TcpListener::bind(&args.addr).await?;
-    println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await?;
+        Kind::TowerSessions => serve(listener, tower_sessions()).await?,
+        Kind::AxumSession => serve(listener, axum_session().await?).await?,
+    }
     Ok(())
+}
+
+async fn serve(listener: tokio::net::TcpListener, app: impl App) -> std::io::Result<()> {
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, ServiceExt::<Request>::into_make_service(app)).await
 }
