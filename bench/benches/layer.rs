@@ -51,7 +51,7 @@ async fn sessions(app: &impl App) -> Vec<(HeaderName, HeaderValue)> {
     carriers
 }
 
-/// Measures `app` on `operation`, with requests spread over sessions it made beforehand.
+/// Measures `app` on one endpoint, with requests spread over sessions it made beforehand.
 fn measure(
     group: &mut BenchmarkGroup<'_, WallTime>,
     runtime: &Runtime,
@@ -84,7 +84,7 @@ fn layer_overhead(c: &mut Criterion) {
         group.measurement_time(Duration::from_secs(3));
         group.warm_up_time(Duration::from_secs(1));
         let target = (&method, path);
-        // Built inside the runtime: the stores start tasks of their own.
+        // The contenders are built inside the runtime, as the contender binary builds them.
         let _entered = runtime.enter();
         measure(&mut group, &runtime, ("bare", bare()), target);
         measure(&mut group, &runtime, ("empty-layer", empty_layer()), target);
