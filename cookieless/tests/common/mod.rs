@@ -174,7 +174,12 @@ impl Reply {
 
     /// The token the response hands out, which must be one.
     pub fn token(&self) -> String {
-        let token = self.session().expect("the response carries a token");
+        let token = self.session().unwrap_or_else(|| {
+            panic!(
+                "the response carries no token: {} {}",
+                self.status, self.body
+            )
+        });
         assert!(
             Token::parse(token.as_bytes()).is_some(),
             "not a token: {token}"
