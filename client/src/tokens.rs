@@ -82,11 +82,12 @@ pub fn place() -> Place {
     with_holder(|holder| holder.place)
 }
 
-/// Applies a response's `X-Session` header, given the token its request was sent with. [`api`]
-/// and [`SessionClient`] call it; call it yourself for requests sent by other means.
+/// Applies a response's `X-Session` header, given the token its request was sent with.
+/// [`SessionRequest::finish`] calls it; for requests sent by other means use [`SessionRequest`]
+/// too, which also keeps concurrent first requests from starting two sessions.
 ///
-/// [`api`]: crate::api
-/// [`SessionClient`]: https://docs.rs/cookieless-client/latest/cookieless_client/struct.SessionClient.html
+/// [`SessionRequest`]: crate::SessionRequest
+/// [`SessionRequest::finish`]: crate::SessionRequest::finish
 pub fn apply_response(sent: Option<&str>, header: Option<&str>) {
     let change = with_holder(|holder| {
         let next = next_token(holder.token.as_deref(), sent, header)?;
