@@ -84,8 +84,6 @@ fn layer_overhead(c: &mut Criterion) {
         group.measurement_time(Duration::from_secs(3));
         group.warm_up_time(Duration::from_secs(1));
         let target = (&method, path);
-        // The contenders are built inside the runtime, as the contender binary builds them.
-        let _entered = runtime.enter();
         measure(&mut group, &runtime, ("bare", bare()), target);
         measure(&mut group, &runtime, ("empty-layer", empty_layer()), target);
         let memory = ours(SessionLayer::new(MemoryStore::new()));
