@@ -47,6 +47,12 @@ impl Record {
         serde_json::from_slice(bytes.get(8..).unwrap_or_default())
     }
 
+    /// [`Record::decode`] for a write's checks, which need only the version and the principal:
+    /// the values are skipped over rather than built.
+    pub(crate) fn decode_head(bytes: &[u8]) -> Result<RecordHead, serde_json::Error> {
+        serde_json::from_slice(bytes.get(8..).unwrap_or_default())
+    }
+
     /// The expiry stored in front of an encoded record, if the bytes are long enough to hold one.
     pub fn encoded_expiry(bytes: &[u8]) -> Option<Millis> {
         Some(Millis::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
@@ -60,6 +66,14 @@ impl Record {
             Err(_) => usize::MAX,
         }
     }
+}
+
+/// What [`Record::decode_head`] reads of an encoded record.
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+pub(crate) struct RecordHead {
+    pub(crate) version: u64,
+    #[serde(default)]
+    pub(crate) principal: Option<String>,
 }
 
 /// A writer that only counts, so that measuring a session's data on every `insert` allocates
@@ -97,6 +111,24 @@ mod tests {
         let bytes = record.encode();
         assert_eq!(Record::encoded_expiry(&bytes), Some(30));
         assert_eq!(Record::decode(&bytes).unwrap(), record);
+        assert_eq!(
+            Record::decode_head(&bytes).unwrap(),
+            RecordHead {
+                version: 2,
+                principal: Some("ada".into())
+            }
+        );
+        let anonymous = Record {
+            principal: None,
+            ..record.clone()
+        };
+        assert_eq!(
+            Record::decode_head(&anonymous.encode()).unwrap(),
+            RecordHead {
+                version: 2,
+                principal: None
+            }
+        );
         assert!(Record::decode(b"short").is_err());
         assert_eq!(Record::encoded_expiry(b"short"), None);
         assert_eq!(

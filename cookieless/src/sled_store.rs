@@ -75,9 +75,9 @@ impl SledStore {
     }
 
     fn unindex(principals: &sled::Tree, key: &SessionKey, bytes: &[u8]) -> Result<(), StoreError> {
-        if let Some(principal) = Record::decode(bytes)
+        if let Some(principal) = Record::decode_head(bytes)
             .ok()
-            .and_then(|record| record.principal)
+            .and_then(|head| head.principal)
         {
             principals
                 .remove(Self::index_key(&principal, key))
@@ -113,12 +113,12 @@ impl SessionStore for SledStore {
         expected: Option<u64>,
     ) -> Result<Saved, StoreError> {
         let current = self.tree.get(key.as_bytes()).map_err(StoreError::new)?;
-        let current_record = current
+        let current_head = current
             .as_deref()
-            .map(Record::decode)
+            .map(Record::decode_head)
             .transpose()
             .map_err(StoreError::new)?;
-        if current_record.as_ref().map(|record| record.version) != expected {
+        if current_head.as_ref().map(|head| head.version) != expected {
             return Ok(Saved::Conflict);
         }
         // Indexed before the write, so that a crash in between leaves at worst an entry whose
@@ -128,8 +128,8 @@ impl SessionStore for SledStore {
                 .insert(Self::index_key(principal, key), &[])
                 .map_err(StoreError::new)?;
         }
-        if let Some(previous) = current_record.and_then(|current| current.principal) {
-            if record.principal.as_ref() != Some(&previous) {
+        if let Some(previous) = current_head.and_then(|current| current.principal) {
+            if record.principal.as_deref() != Some(previous.as_str()) {
                 self.principals
                     .remove(Self::index_key(&previous, key))
                     .map_err(StoreError::new)?;
