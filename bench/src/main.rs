@@ -137,7 +137,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         threads: args.threads.unwrap_or(cpus.load_count),
         connections: args.connections,
         cpus: cpus.load.clone(),
-        watched: cpus.load_list.clone(),
     };
     let mut contenders = Vec::new();
     for name in &args.contenders {
@@ -229,14 +228,12 @@ async fn group_commit(
     let many = Clients {
         threads: args.threads.unwrap_or(cpus.load_count),
         connections: args.connections,
-        cpus: None,
-        watched: Vec::new(),
+        cpus: Vec::new(),
     };
     let one = Clients {
         threads: 1,
         connections: 1,
-        cpus: None,
-        watched: Vec::new(),
+        cpus: Vec::new(),
     };
     wrk(
         &many,
@@ -276,7 +273,7 @@ async fn start(
     work: &Path,
 ) -> Result<Contender, Box<dyn std::error::Error>> {
     let binary = std::env::current_exe()?.with_file_name("contender");
-    let mut command = on_cpus(cpus.server.as_deref(), binary.as_os_str());
+    let mut command = on_cpus(&cpus.server, binary.as_os_str());
     command.args(["--kind", kind]).stdout(Stdio::piped());
     match kind {
         "sled" => {
@@ -326,12 +323,11 @@ async fn start(
 /// the ratios between them are ratios of CPU cost per request.
 #[derive(Clone, Debug)]
 struct Cpus {
-    /// `taskset` CPU lists; `None` runs unpinned.
-    server: Option<String>,
-    load: Option<String>,
+    /// Empty when unpinned.
+    server: Vec<usize>,
+    load: Vec<usize>,
+    /// How many CPUs the load has, pinned or not.
     load_count: usize,
-    /// The CPUs of `load`, one by one; empty when unpinned.
-    load_list: Vec<usize>,
 }
 
 impl Cpus {
@@ -340,44 +336,44 @@ impl Cpus {
         let taskset = Command::new("taskset").arg("--version").output().is_ok();
         if !pin || count < 2 || !taskset {
             return Cpus {
-                server: None,
-                load: None,
+                server: Vec::new(),
+                load: Vec::new(),
                 load_count: count.min(2),
-                load_list: Vec::new(),
             };
         }
         Cpus {
-            server: Some("0".into()),
-            load: Some(if count == 2 {
-                "1".into()
-            } else {
-                format!("1-{}", count - 1)
-            }),
+            server: vec![0],
+            load: (1..count).collect(),
             load_count: count - 1,
-            load_list: (1..count).collect(),
         }
     }
 
     fn describe(&self) -> String {
-        match (&self.server, &self.load) {
-            (Some(server), Some(load)) => {
-                format!("each contender on CPU {server}, wrk on CPU {load} (taskset)")
-            }
-            _ => "contenders and wrk sharing every CPU".into(),
+        if self.server.is_empty() || self.load.is_empty() {
+            return "contenders and wrk sharing every CPU".into();
         }
+        format!(
+            "each contender on CPU {}, wrk on CPU {} (taskset)",
+            cpu_list(&self.server),
+            cpu_list(&self.load)
+        )
     }
 }
 
-/// `program`, run on `cpus` if given.
-fn on_cpus(cpus: Option<&str>, program: &std::ffi::OsStr) -> Command {
-    match cpus {
-        Some(cpus) => {
-            let mut command = Command::new("taskset");
-            command.args(["-c", cpus]).arg(program);
-            command
-        }
-        None => Command::new(program),
+/// CPUs as `taskset -c` takes them.
+fn cpu_list(cpus: &[usize]) -> String {
+    let cpus: Vec<String> = cpus.iter().map(usize::to_string).collect();
+    cpus.join(",")
+}
+
+/// `program`, run on `cpus`, or anywhere if there are none.
+fn on_cpus(cpus: &[usize], program: &std::ffi::OsStr) -> Command {
+    if cpus.is_empty() {
+        return Command::new(program);
     }
+    let mut command = Command::new("taskset");
+    command.arg("-c").arg(cpu_list(cpus)).arg(program);
+    command
 }
 
 /// How many wrk threads and connections, and where wrk runs.
@@ -385,9 +381,8 @@ fn on_cpus(cpus: Option<&str>, program: &std::ffi::OsStr) -> Command {
 struct Clients {
     threads: usize,
     connections: usize,
-    cpus: Option<String>,
-    /// The CPUs whose wake-ups are counted: wrk's own, when it has some.
-    watched: Vec<usize>,
+    /// wrk's own CPUs, whose wake-ups are counted; empty when it shares every CPU.
+    cpus: Vec<usize>,
 }
 
 fn wrk(
@@ -399,8 +394,8 @@ fn wrk(
     duration: Duration,
 ) -> Result<Run, Box<dyn std::error::Error>> {
     let cpu_before = cpu_seconds(contender.process.id())?;
-    let wake_ups_before = read_wake_ups(&clients.watched);
-    let output = on_cpus(clients.cpus.as_deref(), "wrk".as_ref())
+    let wake_ups_before = read_wake_ups(&clients.cpus);
+    let output = on_cpus(&clients.cpus, "wrk".as_ref())
         .arg(format!("-t{}", clients.threads))
         .arg(format!("-c{}", clients.connections))
         .arg(format!("-d{}s", duration.as_secs().max(1)))
@@ -417,7 +412,7 @@ fn wrk(
         return Err(format!("wrk failed against {}: {text}", contender.name).into());
     }
     let cpu = cpu_seconds(contender.process.id())? - cpu_before;
-    let wake_ups_after = read_wake_ups(&clients.watched);
+    let wake_ups_after = read_wake_ups(&clients.cpus);
     let mut run = parse_wrk(&text).ok_or_else(|| format!("unreadable wrk output: {text}"))?;
     run.cpu_us_per_request = cpu * 1e6 / run.requests as f64;
     run.wake_ups_per_request = wake_ups_before
