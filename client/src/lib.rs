@@ -43,7 +43,7 @@ mod tokens;
 pub use header::{next_token, shorten};
 #[cfg(feature = "leptos")]
 pub use leptos::{provide_session, use_session, SessionSignals};
-pub use request::SessionRequest;
+pub use request::{SessionRequest, START_WAIT};
 #[cfg(feature = "leptos")]
 pub use server_fn_client::SessionClient;
 pub use storage::{cookies_work, Place, StoragePolicy};

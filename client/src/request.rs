@@ -5,14 +5,27 @@
 //! answer, stale by then, would be ignored: its write (a click, an item added to a cart) would be
 //! lost in a session nobody holds. So while no token is held, a request that may write waits for
 //! the one already starting a session and then carries the token it brought back.
+//!
+//! The wait is bounded by [`START_WAIT`]: a tokenless write that takes longer than that (a long
+//! poll, a stalled connection) must not stall the page, so after it the others go on without a
+//! token, at the risk the order exists to avoid.
 
+use std::time::Duration;
+
+use futures_util::future::{self, Either};
 use futures_util::lock::{Mutex, MutexGuard};
 use gloo_net::http::Method;
+use gloo_timers::future::TimeoutFuture;
+use send_wrapper::SendWrapper;
 
 use crate::tokens;
 
 /// Held by the one tokenless request that may start a session.
 static STARTING: Mutex<()> = Mutex::new(());
+
+/// How long a request without a token waits for another one to start the session before it
+/// goes without.
+pub const START_WAIT: Duration = Duration::from_secs(10);
 
 /// A request on its way: the token it carries and, if it may start the session, the right to.
 ///
@@ -29,8 +42,9 @@ pub struct SessionRequest {
 
 impl SessionRequest {
     /// Waits until a request with this `method` may be sent. With a token held, that is at once.
-    /// Without one, it waits for any request that is starting a session; the safe methods of RFC
-    /// 9110 (`GET`, `HEAD`, `OPTIONS`, `TRACE`) are taken not to write and never hold others back.
+    /// Without one, it waits for any request that is starting a session, for at most
+    /// [`START_WAIT`]; the safe methods of RFC 9110 (`GET`, `HEAD`, `OPTIONS`, `TRACE`) are taken
+    /// not to write and never hold others back.
     pub async fn begin(method: &Method) -> Self {
         if let Some(token) = tokens::current() {
             return SessionRequest {
@@ -38,11 +52,18 @@ impl SessionRequest {
                 _starting: None,
             };
         }
-        let starting = STARTING.lock().await;
+        let waited = START_WAIT.as_millis().try_into().unwrap_or(u32::MAX);
+        // Leptos requires server functions' futures to be `Send`; a browser timer is not, and need
+        // not be: the page runs on one thread.
+        let timer = SendWrapper::new(TimeoutFuture::new(waited));
+        let starting = match future::select(STARTING.lock(), timer).await {
+            Either::Left((starting, _)) => Some(starting),
+            Either::Right(_) => None,
+        };
         let sent = tokens::current();
         let may_write = !method.is_safe();
         SessionRequest {
-            _starting: (sent.is_none() && may_write).then_some(starting),
+            _starting: starting.filter(|_| sent.is_none() && may_write),
             sent,
         }
     }

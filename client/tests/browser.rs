@@ -3,7 +3,9 @@
 //! headless Chromium; the cookie-blocked browser is covered by the Playwright suite.
 #![cfg(target_arch = "wasm32")]
 
-use cookieless_client::{apply_response, current, install, Place, SessionRequest, StoragePolicy};
+use cookieless_client::{
+    apply_response, current, install, Place, SessionRequest, StoragePolicy, START_WAIT,
+};
 use futures_util::FutureExt;
 use gloo_net::http::Method;
 use wasm_bindgen::JsValue;
@@ -170,4 +172,20 @@ async fn a_write_that_fails_lets_the_next_one_start_the_session() {
     );
     next.finish(Some("second-try-token-aaaaaaa"));
     assert_eq!(current().as_deref(), Some("second-try-token-aaaaaaa"));
+}
+
+#[wasm_bindgen_test]
+async fn a_write_that_never_ends_holds_the_others_back_only_so_long() {
+    start_without_token();
+    let stalled = SessionRequest::begin(&Method::POST).await;
+    let began = js_sys::Date::now();
+    let next = SessionRequest::begin(&Method::POST).await;
+    let waited = js_sys::Date::now() - began;
+    assert_eq!(next.token(), None, "no session was started");
+    assert!(
+        waited >= START_WAIT.as_millis() as f64 - 50.0,
+        "went after {waited} ms, before the stalled write had had its time"
+    );
+    drop(next);
+    drop(stalled);
 }
