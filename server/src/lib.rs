@@ -73,6 +73,10 @@ impl App {
         };
         let session_layer = SessionLayer::from_shared_store(sessions).with_expiry(expiry);
         session_layer.spawn_sweeper(sweep_period(expiry));
+        // Only the API is behind the session layer: static files and the health check neither
+        // need a session nor should answer 400 to a bad `X-Session`. `Router::layer` costs a boxed
+        // clone per request over wrapping a whole router (docs/benchmarks.md), which a demo can
+        // spend; wrapping the API in a service of its own would box it once more all the same.
         let mut router = Router::new()
             .route("/healthz", get(healthz))
             .merge(api::router().layer(session_layer))
