@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
@@ -20,6 +21,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use cookieless::{Session, SessionError, SessionLayer};
 use serde_json::json;
+use tower::util::MapRequestLayer;
 use tower::{Layer, Service};
 
 /// A contender's whole app, ready to serve: what `axum::serve` takes through
@@ -227,6 +229,20 @@ pub fn bare() -> Router {
 /// avoid.
 pub fn empty_layer() -> impl App {
     wrap(bare(), EchoLayer)
+}
+
+/// `bare` plus `work` of pure CPU time per request (a spin on the clock, touching no memory): what
+/// that much work costs in the load table, where it shows as more than itself (see
+/// `docs/benchmarks.md`).
+pub fn bare_with_work(work: Duration) -> impl App {
+    let spin = move |request: Request| {
+        let start = Instant::now();
+        while start.elapsed() < work {
+            std::hint::spin_loop();
+        }
+        request
+    };
+    wrap(bare(), MapRequestLayer::new(spin))
 }
 
 /// The request header that carries the session a response began: its `X-Session` sent back, or

@@ -40,7 +40,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "bare,empty-layer,memory,sled,redis,tower-sessions,axum-session"
+        default_value = "bare,empty-layer,bare-1us,memory,sled,redis,tower-sessions,axum-session"
     )]
     contenders: Vec<String>,
     /// The Redis server for the `redis` contender.
@@ -603,6 +603,12 @@ fn report(
     });
     let speed_up = group_commit.map(|(concurrent, sequential)| concurrent / sequential);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let calibration = if names.contains(&"bare-1us") {
+        " bare-1us is bare plus 1 µs of pure CPU time per request (a spin touching no memory): its \
+         ratio is what a microsecond of work costs in this table."
+    } else {
+        ""
+    };
     let checks = targets::table(&load_checks(&names, ratios, speed_up));
     let group_commit = group_commit
         .map(|(concurrent, sequential)| {
@@ -622,7 +628,7 @@ fn report(
          requests per second against the mean of the baseline runs just before and after it, and the table shows the median of \
          those ratios. CPU/req is the contender process's own CPU time (user and system) per request; \
          a wake-up of wrk is an interrupt (rescheduling or function call) that another CPU sent wrk's CPU, which on loopback \
-         is mostly the contender's CPU waking an idle wrk to hand it an answer, at the contender's expense.\n\n{rounds}{wake_ups}{group_commit}\n\nVersions: {}.\n\nMachine: {}\n\n{checks}",
+         is mostly the contender's CPU waking an idle wrk to hand it an answer, at the contender's expense.{calibration}\n\n{rounds}{wake_ups}{group_commit}\n\nVersions: {}.\n\nMachine: {}\n\n{checks}",
         args.rounds,
         args.duration.as_secs(),
         clients.threads,

@@ -3,7 +3,11 @@
 
 use axum::extract::Request;
 use axum::ServiceExt;
-use bench::contenders::{axum_session, bare, empty_layer, ours, tower_sessions, App};
+use std::time::Duration;
+
+use bench::contenders::{
+    axum_session, bare, bare_with_work, empty_layer, ours, tower_sessions, App,
+};
 use clap::{Parser, ValueEnum};
 use cookieless::{MemoryStore, RedisStore, SessionLayer, SledStore};
 
@@ -30,6 +34,10 @@ enum Kind {
     /// request's header and put it, with `Cache-Control: no-store`, on the response. What it costs
     /// over `bare` no session layer of this shape can avoid.
     EmptyLayer,
+    /// `bare` plus one microsecond of pure CPU time per request: what a microsecond of work
+    /// costs in the load table.
+    #[value(name = "bare-1us")]
+    Bare1us,
     Memory,
     Sled,
     Redis,
@@ -47,6 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match args.kind {
         Kind::Bare => serve(listener, bare()).await?,
         Kind::EmptyLayer => serve(listener, empty_layer()).await?,
+        Kind::Bare1us => serve(listener, bare_with_work(Duration::from_micros(1))).await?,
         Kind::Memory => serve(listener, ours(SessionLayer::new(MemoryStore::new()))).await?,
         Kind::Sled => {
             let dir = args.data_dir.ok_or("--data-dir is needed with sled")?;
