@@ -1,10 +1,10 @@
 //! One contender of the load benchmark: the same two endpoints (read a per-session counter,
 //! increment it) behind a given session mechanism. Prints `listening on http://ADDR` when ready.
 
-use axum::extract::Request;
-use axum::ServiceExt;
 use std::time::Duration;
 
+use axum::extract::Request;
+use axum::ServiceExt;
 use bench::contenders::{
     axum_session, bare, bare_with_work, empty_layer, ours, tower_sessions, App,
 };
