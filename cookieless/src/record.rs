@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::data::Data;
 use crate::expiry::Millis;
 
+/// Bytes of the big-endian expiry in front of an encoded record.
+const EXPIRY_LEN: usize = std::mem::size_of::<Millis>();
+
 /// One stored session.
 ///
 /// `version` grows by one on every write, so that a store can refuse a write based on a stale read
@@ -44,18 +47,25 @@ impl Record {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(bytes.get(8..).unwrap_or_default())
+        serde_json::from_slice(Self::encoded_json(bytes))
     }
 
     /// [`Record::decode`] for a write's checks, which need only the version and the principal:
     /// the values are skipped over rather than built.
     pub(crate) fn decode_head(bytes: &[u8]) -> Result<RecordHead, serde_json::Error> {
-        serde_json::from_slice(bytes.get(8..).unwrap_or_default())
+        serde_json::from_slice(Self::encoded_json(bytes))
     }
 
     /// The expiry stored in front of an encoded record, if the bytes are long enough to hold one.
     pub fn encoded_expiry(bytes: &[u8]) -> Option<Millis> {
-        Some(Millis::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
+        Some(Millis::from_be_bytes(
+            bytes.get(..EXPIRY_LEN)?.try_into().ok()?,
+        ))
+    }
+
+    /// The JSON that follows the expiry in an encoded record (nothing, if it is too short).
+    fn encoded_json(bytes: &[u8]) -> &[u8] {
+        bytes.get(EXPIRY_LEN..).unwrap_or_default()
     }
 
     /// What the size cap counts: the session's data as it is serialised.
