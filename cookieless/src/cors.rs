@@ -4,7 +4,7 @@ use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::protocol::X_SESSION;
+use crate::request_header::X_SESSION;
 
 /// Lets exactly the listed origins send `X-Session` and read it back from responses.
 ///

@@ -21,18 +21,22 @@ use serde_json::Value;
 pub struct Data(Vec<(CompactString, Value)>);
 
 impl Data {
+    /// No values.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// How many values there are.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Whether there are no values.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
         let index = self.position(key).ok()?;
         Some(&self.0[index].1)
@@ -49,15 +53,18 @@ impl Data {
         }
     }
 
+    /// Removes the value under `key`, returning it.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let index = self.position(key).ok()?;
         Some(self.0.remove(index).1)
     }
 
+    /// The keys, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(key, _)| key.as_str())
     }
 
+    /// The keys and their values, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.0.iter().map(|(key, value)| (key.as_str(), value))
     }

@@ -1,25 +1,51 @@
 //! Errors a handler can meet when it uses the session, and how they answer the client.
 
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, StatusCode};
 
 use crate::store::StoreError;
 
+/// Why a [`Session`](crate::Session) method failed.
+///
+/// It is a response: a handler that returns `Result<_, SessionError>` (or converts it into its
+/// own error) answers with [`SessionError::status`] and a JSON body `{"detail": "..."}`.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use cookieless::SessionError;
+///
+/// let response = SessionError::TooLarge { limit: 1024 }.into_response();
+/// assert_eq!(response.status(), 413);
+/// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SessionError {
+    /// The store could not be read or written (503).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An insert would take the session past the layer's size cap (413); none of the request's
+    /// changes are saved.
     #[error("the session would exceed its size limit of {limit} bytes")]
-    TooLarge { limit: usize },
+    TooLarge {
+        /// The cap, in bytes of serialised data.
+        limit: usize,
+    },
+    /// Other requests changed the session so often that this one's changes could not be merged
+    /// in (503).
     #[error("the session changed concurrently too often to save this request's changes")]
     Contention,
+    /// A value could not be serialised, or a stored value is not of the type asked for (500).
     #[error("a session value could not be converted: {0}")]
     Value(#[from] serde_json::Error),
+    /// The handler was reached without going through a [`SessionLayer`](crate::SessionLayer)
+    /// (500): a mistake in how the app is assembled.
     #[error("no session layer is installed in front of this handler")]
     MissingLayer,
 }
 
 impl SessionError {
+    /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
             SessionError::Store(_) | SessionError::Contention => StatusCode::SERVICE_UNAVAILABLE,
@@ -42,11 +68,16 @@ impl IntoResponse for SessionError {
             SessionError::Contention => "The session is busy. Try again.".into(),
             other => other.to_string(),
         };
-        detail_response(status, &detail)
+        json_error(status, &detail)
     }
 }
 
-/// A JSON error in the style the demo API uses: `{"detail": "..."}`.
-pub fn detail_response(status: StatusCode, detail: &str) -> Response {
-    (status, axum::Json(serde_json::json!({ "detail": detail }))).into_response()
+/// The body of every answer the library gives by itself: `{"detail": "..."}`.
+pub(crate) fn json_error(status: StatusCode, detail: &str) -> Response {
+    let body = serde_json::json!({ "detail": detail }).to_string();
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }

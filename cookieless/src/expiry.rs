@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Milliseconds since the Unix epoch: the unit every stored timestamp uses.
 pub type Millis = u64;
 
+/// The system clock's time in [`Millis`] (0 before the epoch).
 pub fn now_millis() -> Millis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -14,24 +14,14 @@ use tokio::task::JoinHandle;
 use tower::{Layer, Service};
 
 use crate::clock::Clock;
+use crate::config::LayerConfig;
 use crate::expiry::Expiry;
+use crate::finish::{finish, Finish};
 use crate::locks::SessionLocks;
-use crate::protocol::{self, Finish};
+use crate::request_header::read_request;
 use crate::session::Session;
 use crate::store::SessionStore;
 use crate::sweep;
-
-/// The default cap on a session's serialised data: 64 KiB.
-pub const DEFAULT_MAX_SIZE: usize = 64 * 1024;
-
-/// What every request's session needs from the layer.
-pub(crate) struct Shared {
-    pub(crate) store: Arc<dyn SessionStore>,
-    pub(crate) expiry: Expiry,
-    pub(crate) clock: Clock,
-    pub(crate) max_size: usize,
-    pub(crate) locks: Arc<SessionLocks>,
-}
 
 /// Adds cookieless sessions to a service.
 ///
@@ -73,22 +63,40 @@ pub struct SessionLayer {
 }
 
 impl SessionLayer {
-    pub fn new(store: impl SessionStore) -> Self {
-        Self::from_shared_store(Arc::new(store))
-    }
+    /// The default cap on a session's serialised data: 64 KiB.
+    pub const DEFAULT_MAX_SIZE: usize = 64 * 1024;
 
-    /// A layer over a store that the application also holds, for example to sweep it.
-    pub fn from_shared_store(store: Arc<dyn SessionStore>) -> Self {
+    /// Sessions kept in `store`. To keep a handle on the store as well (to use it elsewhere),
+    /// pass an `Arc` of it: `Arc<S>` is a store whenever `S` is.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use cookieless::{MemoryStore, SessionLayer};
+    ///
+    /// let store = Arc::new(MemoryStore::new());
+    /// let layer = SessionLayer::new(store.clone());
+    /// ```
+    pub fn new(store: impl SessionStore) -> Self {
         SessionLayer {
-            store,
+            store: Arc::new(store),
             expiry: Expiry::default(),
             clock: Clock::default(),
-            max_size: DEFAULT_MAX_SIZE,
+            max_size: Self::DEFAULT_MAX_SIZE,
             locks: Arc::default(),
         }
     }
 
     /// Sets the idle and absolute timeouts (default: 2 weeks idle, 30 days absolute).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cookieless::{Expiry, MemoryStore, SessionLayer};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new()).with_expiry(Expiry {
+    ///     idle: Duration::from_secs(30 * 60),
+    ///     absolute: Duration::from_secs(12 * 60 * 60),
+    /// });
+    /// ```
     pub fn with_expiry(mut self, expiry: Expiry) -> Self {
         self.expiry = expiry;
         self
@@ -100,13 +108,37 @@ impl SessionLayer {
         self
     }
 
-    /// Starts removing this layer's expired sessions from its store every `period`. Expired
-    /// sessions are refused whether or not this runs; it only reclaims their space.
+    /// Starts removing this layer's expired sessions from its store every `period`, on the
+    /// current Tokio runtime. Expired sessions are refused whether or not this runs; it only
+    /// reclaims their space. Abort the returned handle to stop it.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime, as `tokio::spawn` does.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cookieless::{MemoryStore, SessionLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let layer = SessionLayer::new(MemoryStore::new());
+    /// let sweeper = layer.spawn_sweeper(Duration::from_secs(60));
+    /// # sweeper.abort();
+    /// # }
+    /// ```
     pub fn spawn_sweeper(&self, period: Duration) -> JoinHandle<()> {
         sweep::spawn_sweeper(self.store.clone(), self.clock.clone(), period)
     }
 
-    /// Caps a session's serialised data, in bytes (default: [`DEFAULT_MAX_SIZE`]).
+    /// Caps a session's serialised data, in bytes (default: [`SessionLayer::DEFAULT_MAX_SIZE`]).
+    /// An insert past the cap fails with [`SessionError::TooLarge`](crate::SessionError) (413).
+    ///
+    /// ```
+    /// use cookieless::{MemoryStore, SessionLayer};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new()).with_max_size(4 * 1024);
+    /// ```
     pub fn with_max_size(mut self, max_size: usize) -> Self {
         self.max_size = max_size;
         self
@@ -119,7 +151,7 @@ impl<S> Layer<S> for SessionLayer {
     fn layer(&self, inner: S) -> Self::Service {
         SessionService {
             inner,
-            shared: Arc::new(Shared {
+            config: Arc::new(LayerConfig {
                 store: self.store.clone(),
                 expiry: self.expiry,
                 clock: self.clock.clone(),
@@ -130,10 +162,11 @@ impl<S> Layer<S> for SessionLayer {
     }
 }
 
+/// A service wrapped by [`SessionLayer`]: every request it handles carries a [`Session`].
 #[derive(Clone)]
 pub struct SessionService<S> {
     inner: S,
-    shared: Arc<Shared>,
+    config: Arc<LayerConfig>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
@@ -153,25 +186,29 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let presented = match protocol::read_request(request.headers()) {
+        let presented = match read_request(request.headers()) {
             Ok(presented) => presented,
             Err(refusal) => {
                 let response = refusal.into_response();
-                return SessionFuture::Answering {
-                    answer: Box::pin(std::future::ready(response)),
+                return SessionFuture {
+                    step: Step::Answering {
+                        answer: Box::pin(std::future::ready(response)),
+                    },
                 };
             }
         };
         let user_agent = request.headers().get(http::header::USER_AGENT).cloned();
-        let session = Session::new(self.shared.clone(), presented, user_agent);
+        let session = Session::new(self.config.clone(), presented, user_agent);
         request.extensions_mut().insert(session.clone());
 
         // The clone may not be ready; the instance that `poll_ready` prepared is the one to call.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
-        SessionFuture::Handling {
-            handler: inner.call(request),
-            session,
+        SessionFuture {
+            step: Step::Handling {
+                handler: inner.call(request),
+                session,
+            },
         }
     }
 }
@@ -179,8 +216,15 @@ where
 pin_project! {
     /// The response of a [`SessionService`]: the handler's, stamped with the session's token once
     /// what it changed is saved.
-    #[project = SessionFutureProjection]
-    pub enum SessionFuture<F> {
+    pub struct SessionFuture<F> {
+        #[pin]
+        step: Step<F>,
+    }
+}
+
+pin_project! {
+    #[project = StepProjection]
+    enum Step<F> {
         Handling {
             #[pin]
             handler: F,
@@ -200,19 +244,19 @@ where
 {
     type Output = Result<Response<Body>, E>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.as_mut().project() {
-            SessionFutureProjection::Handling { handler, session } => {
-                let response = ready!(handler.poll(cx))?.map(Body::new);
-                match protocol::finish(session, response) {
-                    Finish::Now(response) => Poll::Ready(Ok(response)),
-                    Finish::Later(answer) => {
-                        self.set(SessionFuture::Answering { answer });
-                        self.poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut step = self.project().step;
+        loop {
+            match step.as_mut().project() {
+                StepProjection::Handling { handler, session } => {
+                    let response = ready!(handler.poll(cx))?.map(Body::new);
+                    match finish(session, response) {
+                        Finish::Now(response) => return Poll::Ready(Ok(response)),
+                        Finish::Later(answer) => step.set(Step::Answering { answer }),
                     }
                 }
+                StepProjection::Answering { answer } => return answer.as_mut().poll(cx).map(Ok),
             }
-            SessionFutureProjection::Answering { answer } => answer.as_mut().poll(cx).map(Ok),
         }
     }
 }

@@ -5,21 +5,55 @@
 //! where cookies are blocked, and since a browser never attaches the header on its own, requests
 //! forged by other sites carry no session (no CSRF by construction).
 //!
+//! ```no_run
+//! use axum::{extract::Request, routing::post, Router, ServiceExt};
+//! use cookieless::{MemoryStore, Session, SessionError, SessionLayer};
+//!
+//! async fn increment(session: Session) -> Result<String, SessionError> {
+//!     let count: u64 = session.get("count").await?.unwrap_or(0) + 1;
+//!     session.insert("count", count).await?;
+//!     Ok(count.to_string())
+//! }
+//!
+//! # #[tokio::main]
+//! # async fn main() -> std::io::Result<()> {
+//! let routes = Router::new().route("/count", post(increment));
+//! let app = tower::Layer::layer(&SessionLayer::new(MemoryStore::new()), routes);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, ServiceExt::<Request>::into_make_service(app)).await
+//! # }
+//! ```
+//!
 //! - [`SessionLayer`] wraps the routes that use sessions; handlers take a [`Session`].
-//! - [`SessionStore`] is where sessions live: [`MemoryStore`], [`SledStore`] (durable, the
-//!   default), or `RedisStore` (feature `redis`: shared by several server instances).
-//! - `docs/protocol.md` in the repository states the protocol exactly.
+//! - Sessions live in a store: [`MemoryStore`], [`SledStore`] (durable and embedded, feature
+//!   `sled`, on by default), or [`RedisStore`] (feature `redis`: shared by several server
+//!   instances). [`store`] has what it takes to write another.
+//! - [`cors_layer`] lets a browser app on another origin send and read the header.
+//!
+//! | Feature | Default | What it adds |
+//! | --- | --- | --- |
+//! | `sled` | yes | [`SledStore`], sessions on disk in an embedded database |
+//! | `redis` | no | [`RedisStore`], sessions shared by every instance through Redis |
+//! | `test-util` | no | `store::store_suite`, the contract tests to run against a store of your own |
+//!
+//! `docs/protocol.md` in the repository states the protocol rule by rule, and the
+//! `examples/` directory has a runnable program for each use.
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
+mod commit;
+mod config;
 mod cors;
 mod data;
+mod decide;
 mod error;
 mod expiry;
+mod finish;
 mod layer;
 mod lazy_state;
 mod locks;
 mod memory_store;
-mod protocol;
 mod record;
 #[cfg(feature = "sled")]
 mod record_cache;
@@ -27,29 +61,27 @@ mod record_cache;
 mod redis_pool;
 #[cfg(feature = "redis")]
 mod redis_store;
+mod request_header;
 mod session;
 #[cfg(feature = "sled")]
 mod sled_store;
-mod store;
+mod state;
+pub mod store;
 mod sweep;
 mod token;
 mod waiters;
 
 pub use clock::Clock;
 pub use cors::cors_layer;
-pub use data::Data;
-pub use error::{detail_response, SessionError};
-pub use expiry::{now_millis, Expiry, Millis};
-pub use layer::{SessionFuture, SessionLayer, SessionService, DEFAULT_MAX_SIZE};
+pub use error::SessionError;
+pub use expiry::Expiry;
+pub use layer::{SessionFuture, SessionLayer, SessionService};
 pub use memory_store::MemoryStore;
-pub use protocol::{MAX_HEADER_LEN, X_SESSION};
-pub use record::Record;
 #[cfg(feature = "redis")]
-pub use redis_pool::RedisPool;
-#[cfg(feature = "redis")]
-pub use redis_store::{RedisStore, DEFAULT_TIMEOUT as REDIS_TIMEOUT};
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis_store::RedisStore;
+pub use request_header::X_SESSION;
 pub use session::{Session, SessionInfo};
 #[cfg(feature = "sled")]
-pub use sled_store::{GroupFlush, SledStore, DEFAULT_CACHE_CAPACITY as SLED_CACHE_CAPACITY};
-pub use store::{Saved, SessionStore, StoreError};
-pub use token::{SessionKey, Token, MAX_TOKEN_LEN, MIN_TOKEN_LEN};
+#[cfg_attr(docsrs, doc(cfg(feature = "sled")))]
+pub use sled_store::SledStore;

@@ -38,7 +38,7 @@ impl SessionLocks {
     }
 
     /// The lock if nobody holds it, else what to wait on.
-    fn try_lock(self: &Arc<Self>, key: SessionKey) -> Result<SessionLock, Arc<Notify>> {
+    pub(crate) fn try_lock(self: &Arc<Self>, key: SessionKey) -> Result<SessionLock, Arc<Notify>> {
         match self.table().entry(key) {
             Entry::Vacant(entry) => {
                 entry.insert(Waiters::default());

@@ -12,6 +12,13 @@ use crate::record::Record;
 use crate::store::{Saved, SessionStore, StoreError};
 use crate::token::SessionKey;
 
+/// Sessions in this process's memory: lost when it exits, and not shared with other instances.
+///
+/// ```
+/// use cookieless::{MemoryStore, SessionLayer};
+///
+/// let layer = SessionLayer::new(MemoryStore::new());
+/// ```
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
@@ -49,6 +56,7 @@ fn unindex(
 }
 
 impl MemoryStore {
+    /// An empty store.
     pub fn new() -> Self {
         Self::default()
     }

@@ -13,14 +13,18 @@ const EXPIRY_LEN: usize = std::mem::size_of::<Millis>();
 /// One stored session.
 ///
 /// `version` grows by one on every write, so that a store can refuse a write based on a stale read
-/// (see [`SessionStore::save`](crate::SessionStore::save)).
+/// (see [`SessionStore::save`](crate::store::SessionStore::save)).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
+    /// Grows by one on every write of the session.
     pub version: u64,
+    /// When the session began.
     pub created: Millis,
+    /// When a request last used the session (kept to within the touch interval).
     pub last_seen: Millis,
     /// When the session dies; stores use it to expire entries without decoding `data`.
     pub expires: Millis,
+    /// The session's values.
     // Shared, here and below, so that a store in memory hands a record out without copying it,
     // and a request copies the values only if it changes them.
     pub data: Arc<Data>,
@@ -33,6 +37,7 @@ pub struct Record {
 }
 
 impl Record {
+    /// Whether the session is dead at `now`.
     pub fn is_expired(&self, now: Millis) -> bool {
         self.expires <= now
     }
@@ -46,6 +51,11 @@ impl Record {
         bytes
     }
 
+    /// Reads what [`Record::encode`] wrote.
+    ///
+    /// # Errors
+    ///
+    /// When the bytes are not an encoded record.
     pub fn decode(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(Self::encoded_json(bytes))
     }

@@ -18,18 +18,24 @@ pub struct RedisPool {
 }
 
 impl RedisPool {
+    /// The connections a store opens by itself ([`RedisStore::connect`](crate::RedisStore::connect)).
     pub const DEFAULT_SIZE: usize = 4;
 
     /// Opens `size` connections to `url` (`redis://host:port/db`), failing if Redis does not
     /// answer within `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] for a malformed URL or a refused connection, and
+    /// [`StoreError::Timeout`] when Redis does not answer in time.
     pub async fn connect(url: &str, size: usize, timeout: Duration) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(StoreError::new)?;
+        let client = redis::Client::open(url).map_err(StoreError::backend)?;
         let mut connections = Vec::with_capacity(size.max(1));
         for _ in 0..size.max(1) {
             let connection = tokio::time::timeout(timeout, ConnectionManager::new(client.clone()))
                 .await
-                .map_err(|_| StoreError::new(format!("no answer from Redis within {timeout:?}")))?
-                .map_err(StoreError::new)?;
+                .map_err(|_| StoreError::Timeout(timeout))?
+                .map_err(StoreError::backend)?;
             connections.push(connection);
         }
         Ok(RedisPool {

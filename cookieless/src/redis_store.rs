@@ -12,9 +12,6 @@ use crate::redis_pool::RedisPool;
 use crate::store::{Saved, SessionStore, StoreError};
 use crate::token::SessionKey;
 
-/// How long a Redis call may take before the request gets a 503 instead of waiting.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// The latest expiry Redis accepts comfortably (the year 9999); later ones are clamped.
 const LATEST_EXPIRY: Millis = 253_402_300_799_000;
 
@@ -67,11 +64,15 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
+    /// How long a Redis call may take, by default, before the request gets a 503 instead of
+    /// waiting.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
     /// Connects a pool of [`RedisPool::DEFAULT_SIZE`] connections to `url`
     /// (`redis://host:port/db`). Once connected, the store reconnects by itself whenever Redis
     /// comes back after an outage.
     pub async fn connect(url: &str, prefix: impl Into<String>) -> Result<Self, StoreError> {
-        let pool = RedisPool::connect(url, RedisPool::DEFAULT_SIZE, DEFAULT_TIMEOUT).await?;
+        let pool = RedisPool::connect(url, RedisPool::DEFAULT_SIZE, Self::DEFAULT_TIMEOUT).await?;
         Ok(Self::new(pool, prefix))
     }
 
@@ -80,13 +81,13 @@ impl RedisStore {
         RedisStore {
             pool,
             prefix: prefix.into(),
-            timeout: DEFAULT_TIMEOUT,
+            timeout: Self::DEFAULT_TIMEOUT,
             save_script: redis::Script::new(SAVE_IF_VERSION),
             delete_script: redis::Script::new(DELETE),
         }
     }
 
-    /// Bounds every Redis call (default [`DEFAULT_TIMEOUT`]).
+    /// Bounds every Redis call (default [`RedisStore::DEFAULT_TIMEOUT`]).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -105,11 +106,8 @@ impl RedisStore {
         call: impl std::future::Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, StoreError> {
         match tokio::time::timeout(self.timeout, call).await {
-            Ok(result) => result.map_err(StoreError::new),
-            Err(_) => Err(StoreError::new(format!(
-                "no answer from Redis within {:?}",
-                self.timeout
-            ))),
+            Ok(result) => result.map_err(StoreError::backend),
+            Err(_) => Err(StoreError::Timeout(self.timeout)),
         }
     }
 }
@@ -122,7 +120,7 @@ impl SessionStore for RedisStore {
         Ok(bytes.and_then(|bytes| match Record::decode(&bytes) {
             Ok(record) => Some(record),
             Err(error) => {
-                tracing::warn!(%error, ?key, "dropping an undecodable session record");
+                tracing::warn!(%error, "dropping an undecodable session record");
                 None
             }
         }))

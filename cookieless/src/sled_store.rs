@@ -1,7 +1,7 @@
 //! The embedded, durable store: sessions in a tree of a sled database, flushed to disk before the
 //! response that changed them is sent.
 
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
@@ -17,9 +17,6 @@ const TREE: &str = "sessions";
 /// principal, then the session key; values are empty.
 const PRINCIPALS: &str = "session_principals";
 
-/// Sessions whose decoded records are kept in memory, by default: a few hundred bytes each.
-pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
-
 /// Sessions in the `sessions` tree of a sled database, which the application may share for its
 /// own trees.
 ///
@@ -27,8 +24,6 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
 /// [`SledStore::with_cache_capacity`]), so that reading a session costs neither a tree lookup nor
 /// parsing. Every store made over the same database in this process shares that cache, and every
 /// change goes through it; the `sessions` tree must be written only by these stores.
-///
-/// Must be created inside a Tokio runtime: it starts the task that batches flushes.
 #[derive(Clone)]
 pub struct SledStore {
     tree: sled::Tree,
@@ -38,20 +33,43 @@ pub struct SledStore {
 }
 
 impl SledStore {
+    /// Sessions whose decoded records are kept in memory, by default: a few hundred bytes each.
+    pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
+
+    /// Keeps sessions in `db`, in its `sessions` and `session_principals` trees.
+    ///
+    /// ```
+    /// use cookieless::{SessionLayer, SledStore};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = sled::open(dir.path())?;
+    /// let layer = SessionLayer::new(SledStore::new(&db)?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when sled cannot open the trees.
     pub fn new(db: &sled::Db) -> Result<Self, StoreError> {
-        Self::with_cache_capacity(db, DEFAULT_CACHE_CAPACITY)
+        Self::with_cache_capacity(db, Self::DEFAULT_CACHE_CAPACITY)
     }
 
     /// Keeps up to about `capacity` decoded records in memory (default
-    /// [`DEFAULT_CACHE_CAPACITY`]). The first store made over a database sets the capacity of the
-    /// cache they all share.
+    /// [`SledStore::DEFAULT_CACHE_CAPACITY`]). The first store made over a database sets the
+    /// capacity of the cache they all share.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when sled cannot open the trees.
     pub fn with_cache_capacity(db: &sled::Db, capacity: usize) -> Result<Self, StoreError> {
-        let tree = db.open_tree(TREE).map_err(StoreError::new)?;
+        let tree = db.open_tree(TREE).map_err(StoreError::backend)?;
         Ok(SledStore {
             cache: shared_cache(&tree, capacity),
             tree,
-            principals: db.open_tree(PRINCIPALS).map_err(StoreError::new)?,
-            flush: GroupFlush::start(db.clone()),
+            principals: db.open_tree(PRINCIPALS).map_err(StoreError::backend)?,
+            flush: GroupFlush::new(db.clone()),
         })
     }
 
@@ -81,7 +99,7 @@ impl SledStore {
         {
             principals
                 .remove(Self::index_key(&principal, key))
-                .map_err(StoreError::new)?;
+                .map_err(StoreError::backend)?;
         }
         Ok(())
     }
@@ -91,7 +109,7 @@ impl SledStore {
 impl SessionStore for SledStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
         self.cache.load(key, || {
-            let Some(bytes) = self.tree.get(key.as_bytes()).map_err(StoreError::new)? else {
+            let Some(bytes) = self.tree.get(key.as_bytes()).map_err(StoreError::backend)? else {
                 return Ok(None);
             };
             match Record::decode(&bytes) {
@@ -99,7 +117,7 @@ impl SessionStore for SledStore {
                 Err(error) => {
                     // An unreadable record cannot be trusted as a session; treating it as absent
                     // lets the client start afresh instead of being locked out.
-                    tracing::warn!(%error, ?key, "dropping an undecodable session record");
+                    tracing::warn!(%error, "dropping an undecodable session record");
                     Ok(None)
                 }
             }
@@ -112,12 +130,12 @@ impl SessionStore for SledStore {
         record: &Record,
         expected: Option<u64>,
     ) -> Result<Saved, StoreError> {
-        let current = self.tree.get(key.as_bytes()).map_err(StoreError::new)?;
+        let current = self.tree.get(key.as_bytes()).map_err(StoreError::backend)?;
         let current_head = current
             .as_deref()
             .map(Record::decode_head)
             .transpose()
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::backend)?;
         if current_head.as_ref().map(|head| head.version) != expected {
             return Ok(Saved::Conflict);
         }
@@ -126,13 +144,13 @@ impl SessionStore for SledStore {
         if let Some(principal) = &record.principal {
             self.principals
                 .insert(Self::index_key(principal, key), &[])
-                .map_err(StoreError::new)?;
+                .map_err(StoreError::backend)?;
         }
         if let Some(previous) = current_head.and_then(|current| current.principal) {
             if record.principal.as_deref() != Some(previous.as_str()) {
                 self.principals
                     .remove(Self::index_key(&previous, key))
-                    .map_err(StoreError::new)?;
+                    .map_err(StoreError::backend)?;
             }
         }
         let encoded = record.encode();
@@ -141,7 +159,7 @@ impl SessionStore for SledStore {
             let swapped = self
                 .tree
                 .compare_and_swap(key.as_bytes(), current, Some(encoded))
-                .map_err(StoreError::new)?;
+                .map_err(StoreError::backend)?;
             if swapped.is_err() {
                 return Ok(Saved::Conflict);
             }
@@ -154,7 +172,10 @@ impl SessionStore for SledStore {
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         let removed = {
             let change = self.cache.change();
-            let removed = self.tree.remove(key.as_bytes()).map_err(StoreError::new)?;
+            let removed = self
+                .tree
+                .remove(key.as_bytes())
+                .map_err(StoreError::backend)?;
             change.removed(key);
             removed
         };
@@ -170,7 +191,7 @@ impl SessionStore for SledStore {
         tokio::task::spawn_blocking(move || {
             let mut removed = 0;
             for entry in store.tree.iter() {
-                let (key, value) = entry.map_err(StoreError::new)?;
+                let (key, value) = entry.map_err(StoreError::backend)?;
                 let expired = Record::encoded_expiry(&value).is_none_or(|expires| expires <= now);
                 if !expired {
                     continue;
@@ -180,7 +201,7 @@ impl SessionStore for SledStore {
                 let swapped = store
                     .tree
                     .compare_and_swap(&key, Some(&value), None::<&[u8]>)
-                    .map_err(StoreError::new)?;
+                    .map_err(StoreError::backend)?;
                 if swapped.is_err() {
                     continue;
                 }
@@ -195,7 +216,7 @@ impl SessionStore for SledStore {
             Ok(removed)
         })
         .await
-        .map_err(StoreError::new)?
+        .map_err(StoreError::backend)?
     }
 
     async fn principal_sessions(
@@ -206,7 +227,7 @@ impl SessionStore for SledStore {
         let prefix = Self::index_prefix(principal);
         let mut sessions = Vec::new();
         for entry in self.principals.scan_prefix(&prefix) {
-            let (index_key, _) = entry.map_err(StoreError::new)?;
+            let (index_key, _) = entry.map_err(StoreError::backend)?;
             let Ok(bytes) = <[u8; 32]>::try_from(&index_key[prefix.len()..]) else {
                 continue;
             };
@@ -223,7 +244,7 @@ impl SessionStore for SledStore {
                 _ => {
                     self.principals
                         .remove(&index_key)
-                        .map_err(StoreError::new)?;
+                        .map_err(StoreError::backend)?;
                 }
             }
         }
@@ -255,14 +276,28 @@ fn shared_cache(tree: &sled::Tree, capacity: usize) -> Arc<RecordCache> {
 
 /// Group commit for a sled database: callers that ask for a flush while one is running share the
 /// next one, so many concurrent writers pay for a few fsyncs instead of one each.
+///
+/// Its background task starts on the first flush, on the runtime that asks for it, so that a
+/// store can be made anywhere.
 #[derive(Clone)]
 pub struct GroupFlush {
-    requests: mpsc::UnboundedSender<oneshot::Sender<Result<(), String>>>,
+    db: sled::Db,
+    requests: Arc<OnceLock<mpsc::UnboundedSender<FlushWaiter>>>,
 }
 
+/// Told how the flush that covered its writes went.
+type FlushWaiter = oneshot::Sender<Result<(), Arc<dyn std::error::Error + Send + Sync>>>;
+
 impl GroupFlush {
-    fn start(db: sled::Db) -> Self {
-        let (requests, mut pending) = mpsc::unbounded_channel::<oneshot::Sender<_>>();
+    fn new(db: sled::Db) -> Self {
+        GroupFlush {
+            db,
+            requests: Arc::default(),
+        }
+    }
+
+    fn start(db: sled::Db) -> mpsc::UnboundedSender<FlushWaiter> {
+        let (requests, mut pending) = mpsc::unbounded_channel::<FlushWaiter>();
         tokio::spawn(async move {
             while let Some(first) = pending.recv().await {
                 // Everyone queued so far wrote before queueing, so one flush that starts now
@@ -274,26 +309,33 @@ impl GroupFlush {
                 let db = db.clone();
                 let result = match tokio::task::spawn_blocking(move || db.flush()).await {
                     Ok(Ok(_)) => Ok(()),
-                    Ok(Err(error)) => Err(error.to_string()),
-                    Err(error) => Err(error.to_string()),
+                    Ok(Err(error)) => Err(Arc::new(error) as Arc<_>),
+                    Err(error) => Err(Arc::new(error) as Arc<_>),
                 };
                 for waiter in waiters {
                     let _ = waiter.send(result.clone());
                 }
             }
         });
-        GroupFlush { requests }
+        requests
     }
 
     /// Returns once every write made to the database before the call is on disk.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when sled cannot flush (a full or failing disk), or when the flush
+    /// task has stopped with the runtime that started it.
     pub async fn flush(&self) -> Result<(), StoreError> {
         let (done, result) = oneshot::channel();
+        let stopped = || StoreError::backend("the flush task has stopped");
         self.requests
+            .get_or_init(|| Self::start(self.db.clone()))
             .send(done)
-            .map_err(|_| StoreError::new("the flush task has stopped"))?;
+            .map_err(|_| stopped())?;
         result
             .await
-            .map_err(|_| StoreError::new("the flush task has stopped"))?
-            .map_err(StoreError)
+            .map_err(|_| stopped())?
+            .map_err(StoreError::backend)
     }
 }

@@ -1,25 +1,92 @@
-//! The storage interface every session store implements.
+//! What a store implementor needs: the [`SessionStore`] trait and the types it speaks in.
+//!
+//! Handlers never use this module; an application's `main` only picks one of the stores at the
+//! crate root. Implement [`SessionStore`] to keep sessions somewhere else, and run the shared
+//! contract tests against it (`store_suite`, feature `test-util`).
+//!
+//! ```
+//! use async_trait::async_trait;
+//! use cookieless::store::{Millis, Record, Saved, SessionKey, SessionStore, StoreError};
+//!
+//! /// A store that keeps nothing: every session is new on every request.
+//! struct Forgetful;
+//!
+//! #[async_trait]
+//! impl SessionStore for Forgetful {
+//!     async fn load(&self, _: &SessionKey) -> Result<Option<Record>, StoreError> {
+//!         Ok(None)
+//!     }
+//!     async fn save(&self, _: &SessionKey, _: &Record, _: Option<u64>) -> Result<Saved, StoreError> {
+//!         Ok(Saved::Written)
+//!     }
+//!     async fn delete(&self, _: &SessionKey) -> Result<(), StoreError> {
+//!         Ok(())
+//!     }
+//!     async fn delete_expired(&self, _: Millis) -> Result<u64, StoreError> {
+//!         Ok(0)
+//!     }
+//!     async fn principal_sessions(
+//!         &self,
+//!         _: &str,
+//!         _: Millis,
+//!     ) -> Result<Vec<(SessionKey, Record)>, StoreError> {
+//!         Ok(Vec::new())
+//!     }
+//! }
+//!
+//! let layer = cookieless::SessionLayer::new(Forgetful);
+//! ```
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::expiry::Millis;
-use crate::record::Record;
-use crate::token::SessionKey;
+pub use crate::data::Data;
+pub use crate::expiry::{now_millis, Millis};
+pub use crate::record::Record;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use crate::redis_pool::RedisPool;
+#[cfg(feature = "sled")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sled")))]
+pub use crate::sled_store::GroupFlush;
+pub use crate::token::{SessionKey, Token};
 
-/// A store failed: the session could not be read or written. The layer answers 503.
+/// Any error a store's backend reports, boxed so that the cause travels in the source chain.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A store failed: the session could not be read or written. The layer answers 503 and the
+/// client keeps its token.
+///
+/// ```
+/// use cookieless::store::StoreError;
+///
+/// let error = StoreError::backend(std::io::Error::other("disk full"));
+/// assert_eq!(error.to_string(), "the session store failed: disk full");
+/// assert!(std::error::Error::source(&error).is_some());
+/// ```
 #[derive(Debug, thiserror::Error)]
-#[error("session store unavailable: {0}")]
-pub struct StoreError(pub String);
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend (a database, a server, a background task) failed or could not be reached.
+    #[error("the session store failed: {0}")]
+    Backend(#[source] BoxError),
+    /// The backend did not answer within the store's time bound.
+    #[error("the session store did not answer within {0:?}")]
+    Timeout(Duration),
+}
 
 impl StoreError {
-    pub fn new(error: impl std::fmt::Display) -> Self {
-        StoreError(error.to_string())
+    /// A [`StoreError::Backend`] caused by `error`.
+    pub fn backend(error: impl Into<BoxError>) -> Self {
+        StoreError::Backend(error.into())
     }
 }
 
 /// Whether a conditional write happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Saved {
+    /// The record was written.
     Written,
     /// The stored version was not the expected one: someone else wrote or deleted the session
     /// since it was read. Nothing was written.
@@ -29,7 +96,13 @@ pub enum Saved {
 /// Where sessions live. Keys are hashes of tokens, never tokens.
 ///
 /// Stores keep records as they are given; deciding what is expired, valid or too large is the
-/// layer's work. A store must tolerate being called from many tasks at once.
+/// layer's work. A store must tolerate being called from many tasks at once. `Arc<S>` is a store
+/// whenever `S` is, so an application can keep a handle to the store it gives the layer.
+///
+/// # Errors
+///
+/// Every method fails with a [`StoreError`] when the backend cannot do what it is asked; the
+/// layer then answers 503 and saves nothing.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
     /// The record under `key`, expired or not.

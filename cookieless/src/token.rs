@@ -12,10 +12,6 @@ use sha2::{Digest, Sha256};
 /// Bytes of entropy in a token the server makes: 256 bits, well above the 128 the protocol demands.
 const TOKEN_BYTES: usize = 32;
 
-/// The shortest and longest token the protocol accepts on the wire.
-pub const MIN_TOKEN_LEN: usize = 22;
-pub const MAX_TOKEN_LEN: usize = 64;
-
 /// Which bytes a token may hold: `[A-Za-z0-9_-]`.
 static TOKEN_ALPHABET: [bool; 256] = {
     let mut alphabet = [false; 256];
@@ -36,7 +32,16 @@ static TOKEN_ALPHABET: [bool; 256] = {
 pub struct Token(HeaderValue);
 
 impl Token {
+    /// The shortest token the protocol accepts on the wire (128 bits in base64).
+    pub const MIN_LEN: usize = 22;
+    /// The longest token the protocol accepts on the wire.
+    pub const MAX_LEN: usize = 64;
+
     /// A fresh token from the operating system's CSPRNG.
+    ///
+    /// # Panics
+    ///
+    /// When the operating system's random source fails: no safe token can be made then.
     pub fn generate() -> Self {
         let mut bytes = [0u8; TOKEN_BYTES];
         OsRng
@@ -64,7 +69,7 @@ impl Token {
     fn is_well_formed(value: &[u8]) -> bool {
         // A table and no early exit: a token's characters are random, so branching on each one
         // mispredicts about every other byte, which cost more than the rest of reading a request.
-        (MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&value.len())
+        (Self::MIN_LEN..=Self::MAX_LEN).contains(&value.len())
             && value
                 .iter()
                 .fold(true, |ok, &byte| ok & TOKEN_ALPHABET[usize::from(byte)])
@@ -75,6 +80,7 @@ impl Token {
         Token(value)
     }
 
+    /// The token as text.
     pub fn as_str(&self) -> &str {
         // Every constructor checked the bytes to be `[A-Za-z0-9_-]`.
         self.0.to_str().unwrap_or_default()
@@ -103,10 +109,12 @@ impl fmt::Debug for Token {
 pub struct SessionKey([u8; 32]);
 
 impl SessionKey {
+    /// The key whose SHA-256 bytes are `bytes`, as a store read them back.
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         SessionKey(bytes)
     }
 
+    /// The SHA-256 bytes, for stores whose keys are bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
@@ -142,8 +150,8 @@ impl SessionKey {
 
 impl fmt::Debug for SessionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // A prefix of the hash identifies a session in logs without helping anyone forge a token.
-        write!(f, "SessionKey({}…)", &self.to_hex()[..12])
+        // Not even a prefix: logs must not let anyone match a session across systems.
+        f.write_str("SessionKey(<redacted>)")
     }
 }
 

@@ -1,0 +1,200 @@
+//! Carrying out a [`Decision`] against the store: the conditional write, and its replay onto a
+//! record that another process wrote meanwhile.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use compact_str::CompactString;
+
+use crate::config::LayerConfig;
+use crate::data::Data;
+use crate::decide::{Decision, Outcome};
+use crate::error::SessionError;
+use crate::expiry::Millis;
+use crate::record::Record;
+use crate::state::{SessionState, Stored};
+use crate::store::Saved;
+use crate::token::Token;
+
+/// Times a change is replayed onto a record another process wrote meanwhile before giving up.
+const SAVE_ATTEMPTS: usize = 4;
+
+/// Writes what `decision` asks for, returning what the response tells the client. A decision
+/// that needs no store ([`Decision::Nothing`], [`Decision::Refuse`]) is answered as decided.
+///
+/// `user_agent` is the request's, recorded with a session it begins.
+pub(crate) async fn commit(
+    config: &LayerConfig,
+    state: SessionState,
+    decision: Decision,
+    user_agent: Option<Arc<str>>,
+) -> Result<Outcome, SessionError> {
+    match (decision, state.stored()) {
+        (Decision::Nothing(outcome) | Decision::Refuse(outcome), _) => Ok(outcome),
+        (Decision::Create, _) => create(config, &state, user_agent).await,
+        (Decision::Delete, Some(stored)) => {
+            config.store.delete(&stored.key).await?;
+            Ok(Outcome::Clear)
+        }
+        (Decision::Touch, Some(stored)) => Ok(touch(config, &state, stored).await),
+        (Decision::Update, Some(stored)) => update(config, &state, stored).await,
+        // `decide` asks for these only of a stored session; without one there is nothing to
+        // write back, and no token worth keeping.
+        (Decision::Delete | Decision::Touch | Decision::Update, None) => Ok(Outcome::Clear),
+    }
+}
+
+/// Stores the session under a new token, begun by the browser making this request, and ends the
+/// session it replaces.
+async fn create(
+    config: &LayerConfig,
+    state: &SessionState,
+    user_agent: Option<Arc<str>>,
+) -> Result<Outcome, SessionError> {
+    // No size check here: `insert` refuses any value that would pass the cap, and a session
+    // read back unchanged must stay readable even if the cap was lowered since it was written.
+    let token = Token::generate();
+    let now = config.clock.now();
+    let identity = Identity {
+        principal: state.principal().cloned(),
+        user_agent,
+    };
+    let record = new_record(config, 1, now, now, state.data().clone(), identity);
+    if config.store.save(&token.key(), &record, None).await? == Saved::Conflict {
+        return Err(SessionError::Contention);
+    }
+    if let Some(previous) = state.stored() {
+        config.store.delete(&previous.key).await?;
+    }
+    Ok(Outcome::Set(token))
+}
+
+/// Writes back when an unchanged session was last used.
+async fn touch(config: &LayerConfig, state: &SessionState, stored: &Stored) -> Outcome {
+    let record = new_record(
+        config,
+        stored.version + 1,
+        stored.created,
+        stored.read_at,
+        state.data().clone(),
+        Identity::of(state),
+    );
+    // A lost refresh only shortens the idle deadline by the touch interval, so a failure here
+    // must not fail a request that read its session successfully.
+    if let Err(error) = config
+        .store
+        .save(&stored.key, &record, Some(stored.version))
+        .await
+    {
+        tracing::warn!(%error, "could not refresh a session's last use");
+    }
+    Outcome::Set(stored.token.clone())
+}
+
+/// Writes the request's changes back under the session's own token; if another process wrote
+/// the session since it was read, replays them key by key onto what it wrote.
+async fn update(
+    config: &LayerConfig,
+    state: &SessionState,
+    stored: &Stored,
+) -> Result<Outcome, SessionError> {
+    let (key, now) = (&stored.key, stored.read_at);
+    let limit = config.max_size;
+    let (mut version, mut created, mut data, mut identity) = (
+        stored.version,
+        stored.created,
+        state.data().clone(),
+        Identity::of(state),
+    );
+    for _ in 0..SAVE_ATTEMPTS {
+        let record = new_record(config, version + 1, created, now, data, identity.clone());
+        if config.store.save(key, &record, Some(version)).await? == Saved::Written {
+            return Ok(Outcome::Set(stored.token.clone()));
+        }
+        // Another process wrote or deleted the session since it was read.
+        let latest = config.store.load(key).await?;
+        let Some(latest) = latest.filter(|latest| !latest.is_expired(now)) else {
+            // It was ended elsewhere: an ended session stays ended.
+            return Ok(Outcome::Clear);
+        };
+        data = Arc::new(replay(
+            state.data(),
+            state.changed(),
+            Arc::unwrap_or_clone(latest.data),
+        ));
+        if Record::data_size(&data) > limit {
+            return Err(SessionError::TooLarge { limit });
+        }
+        if !state.principal_changed() {
+            identity.principal = latest.principal;
+        }
+        identity.user_agent = latest.user_agent;
+        (version, created) = (latest.version, latest.created);
+    }
+    Err(SessionError::Contention)
+}
+
+/// This request's changes, key by key, on top of a newer record.
+fn replay(ours: &Data, changed: &BTreeSet<CompactString>, mut latest: Data) -> Data {
+    for key in changed {
+        match ours.get(key) {
+            Some(value) => latest.insert(key, value.clone()),
+            None => latest.remove(key),
+        };
+    }
+    latest
+}
+
+/// Who a session belongs to and what began it: kept with the record, outside its data.
+#[derive(Clone)]
+struct Identity {
+    principal: Option<Arc<str>>,
+    user_agent: Option<Arc<str>>,
+}
+
+impl Identity {
+    /// The identity of the session as the request left it.
+    fn of(state: &SessionState) -> Self {
+        Identity {
+            principal: state.principal().cloned(),
+            user_agent: state.user_agent().cloned(),
+        }
+    }
+}
+
+fn new_record(
+    config: &LayerConfig,
+    version: u64,
+    created: Millis,
+    now: Millis,
+    data: Arc<Data>,
+    identity: Identity,
+) -> Record {
+    Record {
+        version,
+        created,
+        last_seen: now,
+        expires: config.expiry.deadline(created, now),
+        data,
+        principal: identity.principal,
+        user_agent: identity.user_agent,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_applies_inserts_and_removals_over_newer_data() {
+        let ours: Data = [("a", serde_json::json!(1))].into_iter().collect();
+        let changed = ["a".into(), "b".into()].into();
+        let latest: Data = [("b", serde_json::json!(2)), ("c", serde_json::json!(3))]
+            .into_iter()
+            .collect();
+        let merged = replay(&ours, &changed, latest);
+        assert_eq!(merged.get("a"), Some(&serde_json::json!(1)));
+        assert_eq!(merged.get("b"), None);
+        assert_eq!(merged.get("c"), Some(&serde_json::json!(3)));
+    }
+}

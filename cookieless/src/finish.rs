@@ -1,0 +1,105 @@
+//! The end of a request: take its session state, decide, commit, and tell the client what became
+//! of its token.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::header::CACHE_CONTROL;
+use http::HeaderValue;
+
+use crate::commit::commit;
+use crate::decide::{answer_unchanged, decide, Decision, Outcome};
+use crate::lazy_state::StillLoading;
+use crate::request_header::{Presented, X_SESSION};
+use crate::session::Session;
+use crate::state::SessionState;
+
+/// How the layer answers once the handler has.
+pub(crate) enum Finish {
+    /// Nothing needs the store: the answer is ready.
+    Now(Response<Body>),
+    /// The answer comes once the store is written (or read, or the state is free to take).
+    Later(Pin<Box<dyn Future<Output = Response<Body>> + Send>>),
+}
+
+impl Finish {
+    async fn answer(self) -> Response<Body> {
+        match self {
+            Finish::Now(response) => response,
+            Finish::Later(answer) => answer.await,
+        }
+    }
+}
+
+/// Saves what the handler changed and stamps the response with the client's token. A request
+/// that changed nothing is answered at once, so that reads carry no future of their own.
+pub(crate) fn finish(session: &Session, mut response: Response<Body>) -> Finish {
+    response.headers_mut().remove(&X_SESSION);
+    // Taken even if the handler kept a clone of the session, so that later requests on it
+    // proceed once this one is saved.
+    match session.try_take_state() {
+        Ok(state) => finish_with(session, state, response),
+        Err(StillLoading) => {
+            // A clone the handler kept is loading the session in another task.
+            let session = session.clone();
+            Finish::Later(Box::pin(async move {
+                let state = session.take_state().await;
+                finish_with(&session, state, response).answer().await
+            }))
+        }
+    }
+}
+
+fn finish_with(session: &Session, state: Option<SessionState>, response: Response<Body>) -> Finish {
+    if response.status().is_server_error() {
+        // The handler failed, so its changes are not trusted; the client keeps its token.
+        return Finish::Now(response);
+    }
+    let state = match (state, session.presented()) {
+        (Some(state), _) => state,
+        // A handler that never touched the session still gets a truthful answer about its token.
+        (None, Presented::Token(_)) => {
+            let session = session.clone();
+            return Finish::Later(Box::pin(async move {
+                match session.load().await {
+                    Ok(state) => finish_with(&session, Some(state), response).answer().await,
+                    Err(error) => error.into_response(),
+                }
+            }));
+        }
+        (None, presented @ (Presented::Nothing | Presented::Malformed)) => {
+            return Finish::Now(stamp(response, answer_unchanged(None, presented)));
+        }
+    };
+    let config = session.config();
+    match decide(&state, session.presented(), &config.expiry) {
+        Decision::Nothing(outcome) | Decision::Refuse(outcome) => {
+            Finish::Now(stamp(response, outcome))
+        }
+        decision => {
+            let session = session.clone();
+            Finish::Later(Box::pin(async move {
+                let user_agent = session.request_user_agent();
+                match commit(session.config(), state, decision, user_agent).await {
+                    Ok(outcome) => stamp(response, outcome),
+                    Err(error) => error.into_response(),
+                }
+            }))
+        }
+    }
+}
+
+/// Tells the client what became of its token.
+fn stamp(mut response: Response<Body>, outcome: Outcome) -> Response<Body> {
+    let value = match outcome {
+        Outcome::Leave => return response,
+        Outcome::Set(token) => token.header_value(),
+        Outcome::Clear => HeaderValue::from_static(""),
+    };
+    let headers = response.headers_mut();
+    headers.insert(X_SESSION.clone(), value);
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
