@@ -12,8 +12,8 @@ use crate::decide::{Decision, Outcome};
 use crate::error::SessionError;
 use crate::expiry::Millis;
 use crate::record::Record;
+use crate::session_store::Saved;
 use crate::state::{SessionState, Stored};
-use crate::store::Saved;
 use crate::token::Token;
 
 /// Times a change is replayed onto a record another process wrote meanwhile before giving up.

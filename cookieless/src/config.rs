@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::expiry::Expiry;
 use crate::locks::SessionLocks;
-use crate::store::SessionStore;
+use crate::session_store::SessionStore;
 
 /// The layer's settings and the lock table, shared by every request through one pointer.
 pub(crate) struct LayerConfig {

@@ -4,7 +4,7 @@ use axum::response::{IntoResponse, Response};
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, StatusCode};
 
-use crate::store::StoreError;
+use crate::session_store::StoreError;
 
 /// Why a [`Session`](crate::Session) method failed.
 ///

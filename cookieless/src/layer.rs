@@ -20,7 +20,7 @@ use crate::finish::{finish, Finish};
 use crate::locks::SessionLocks;
 use crate::request_header::read_request;
 use crate::session::Session;
-use crate::store::SessionStore;
+use crate::session_store::SessionStore;
 use crate::sweep;
 
 /// Adds cookieless sessions to a service.

@@ -63,6 +63,7 @@ mod redis_pool;
 mod redis_store;
 mod request_header;
 mod session;
+mod session_store;
 #[cfg(feature = "sled")]
 mod sled_store;
 mod state;

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use crate::expiry::Millis;
 use crate::record::Record;
-use crate::store::{Saved, SessionStore, StoreError};
+use crate::session_store::{Saved, SessionStore, StoreError};
 use crate::token::SessionKey;
 
 /// Sessions in this process's memory: lost when it exits, and not shared with other instances.

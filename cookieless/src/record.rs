@@ -13,7 +13,7 @@ const EXPIRY_LEN: usize = std::mem::size_of::<Millis>();
 /// One stored session.
 ///
 /// `version` grows by one on every write, so that a store can refuse a write based on a stale read
-/// (see [`SessionStore::save`](crate::store::SessionStore::save)).
+/// (see [`SessionStore::save`](crate::session_store::SessionStore::save)).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// Grows by one on every write of the session.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use crate::store::StoreError;
+use crate::session_store::StoreError;
 
 /// Connections handed out in turn. Each carries many requests at once (redis pipelines them)
 /// and reconnects by itself after an outage, so a handful serve a busy server; several spread

@@ -9,7 +9,7 @@ use redis::AsyncCommands;
 use crate::expiry::Millis;
 use crate::record::Record;
 use crate::redis_pool::RedisPool;
-use crate::store::{Saved, SessionStore, StoreError};
+use crate::session_store::{Saved, SessionStore, StoreError};
 use crate::token::SessionKey;
 
 /// The latest expiry Redis accepts comfortably (the year 9999); later ones are clamped.

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::expiry::Millis;
 use crate::record::Record;
 use crate::record_cache::RecordCache;
-use crate::store::{Saved, SessionStore, StoreError};
+use crate::session_store::{Saved, SessionStore, StoreError};
 use crate::token::SessionKey;
 
 const TREE: &str = "sessions";

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
-use crate::store::SessionStore;
+use crate::session_store::SessionStore;
 
 pub(crate) fn spawn_sweeper(
     store: Arc<dyn SessionStore>,

@@ -1,0 +1,123 @@
+//! The storage interface every session store implements, and the errors stores report.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::expiry::Millis;
+use crate::record::Record;
+use crate::token::SessionKey;
+
+/// Any error a store's backend reports, boxed so that the cause travels in the source chain.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A store failed: the session could not be read or written. The layer answers 503 and the
+/// client keeps its token.
+///
+/// ```
+/// use cookieless::store::StoreError;
+///
+/// let error = StoreError::backend(std::io::Error::other("disk full"));
+/// assert_eq!(error.to_string(), "the session store failed: disk full");
+/// assert!(std::error::Error::source(&error).is_some());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend (a database, a server, a background task) failed or could not be reached.
+    #[error("the session store failed: {0}")]
+    Backend(#[source] BoxError),
+    /// The backend did not answer within the store's time bound.
+    #[error("the session store did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+impl StoreError {
+    /// A [`StoreError::Backend`] caused by `error`.
+    pub fn backend(error: impl Into<BoxError>) -> Self {
+        StoreError::Backend(error.into())
+    }
+}
+
+/// Whether a conditional write happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Saved {
+    /// The record was written.
+    Written,
+    /// The stored version was not the expected one: someone else wrote or deleted the session
+    /// since it was read. Nothing was written.
+    Conflict,
+}
+
+/// Where sessions live. Keys are hashes of tokens, never tokens.
+///
+/// Stores keep records as they are given; deciding what is expired, valid or too large is the
+/// layer's work. A store must tolerate being called from many tasks at once. `Arc<S>` is a store
+/// whenever `S` is, so an application can keep a handle to the store it gives the layer.
+///
+/// # Errors
+///
+/// Every method fails with a [`StoreError`] when the backend cannot do what it is asked; the
+/// layer then answers 503 and saves nothing.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// The record under `key`, expired or not.
+    async fn load(&self, key: &SessionKey) -> Result<Option<Record>, StoreError>;
+
+    /// Writes `record` under `key` if the stored record's version is `expected`, where `None` means
+    /// no record is stored. When this returns `Written`, the write is as durable as the store can
+    /// make it.
+    async fn save(
+        &self,
+        key: &SessionKey,
+        record: &Record,
+        expected: Option<u64>,
+    ) -> Result<Saved, StoreError>;
+
+    /// Removes the record under `key`; removing a missing record is not an error.
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError>;
+
+    /// Removes every record whose expiry is at or before `now`, returning how many went.
+    async fn delete_expired(&self, now: Millis) -> Result<u64, StoreError>;
+
+    /// Every live session whose record names `principal`, as of `now`. Stores keep an index by
+    /// principal, maintained by `save` and `delete` and cleared of expired entries, so that this
+    /// does not scan every session.
+    async fn principal_sessions(
+        &self,
+        principal: &str,
+        now: Millis,
+    ) -> Result<Vec<(SessionKey, Record)>, StoreError>;
+}
+
+#[async_trait]
+impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
+        (**self).load(key).await
+    }
+
+    async fn save(
+        &self,
+        key: &SessionKey,
+        record: &Record,
+        expected: Option<u64>,
+    ) -> Result<Saved, StoreError> {
+        (**self).save(key, record, expected).await
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        (**self).delete(key).await
+    }
+
+    async fn delete_expired(&self, now: Millis) -> Result<u64, StoreError> {
+        (**self).delete_expired(now).await
+    }
+
+    async fn principal_sessions(
+        &self,
+        principal: &str,
+        now: Millis,
+    ) -> Result<Vec<(SessionKey, Record)>, StoreError> {
+        (**self).principal_sessions(principal, now).await
+    }
+}
