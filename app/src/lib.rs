@@ -2,7 +2,9 @@
 //! server functions, and with the `csr` feature the Leptos UI.
 
 pub mod api;
+pub mod call_error;
 pub mod server_fns;
+pub mod token;
 pub mod validation;
 
 #[cfg(feature = "csr")]

@@ -30,6 +30,13 @@
 //! included, just as it could make requests with an `HttpOnly` cookie. Header tokens remove CSRF;
 //! they do not protect against XSS. Keep a strict Content-Security-Policy and escape output.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(missing_docs)]
+
+// Kept in layers, so that no two modules depend on each other: each uses only modules of an
+// earlier layer. `header` (the protocol's rules) and `storage` (where a token can be kept);
+// `tokens` (the page's one token); `request` (when a request may leave); the clients `api` and
+// `server_fn_client`, and the `leptos` signals.
 pub mod api;
 mod header;
 #[cfg(feature = "leptos")]
@@ -40,7 +47,7 @@ mod server_fn_client;
 mod storage;
 mod tokens;
 
-pub use header::{next_token, shorten};
+pub use header::{next_token, X_SESSION};
 #[cfg(feature = "leptos")]
 pub use leptos::{provide_session, use_session, SessionSignals};
 pub use request::{SessionRequest, START_WAIT};

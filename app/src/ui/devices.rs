@@ -1,10 +1,10 @@
 //! The devices page: every browser the user is logged in on, and the way to log them out.
 
-use cookieless_client::api;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::notices::use_notices;
+use super::rest as api;
 use crate::api::{paths, Level, SessionSummary};
 
 #[component]
