@@ -57,3 +57,9 @@ pub use storage::{cookies_work, Place, StoragePolicy};
 pub use tokens::{
     apply_response, current, install, place, report_unauthorized, subscribe, SessionEvent,
 };
+
+// The README's examples are compiled with the doctests, so that they keep up with the API; one
+// of them declares a server function.
+#[cfg(all(doctest, feature = "leptos"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
