@@ -4,6 +4,7 @@
 pub mod api;
 pub mod call_error;
 pub mod server_fns;
+pub mod time;
 pub mod token;
 pub mod validation;
 

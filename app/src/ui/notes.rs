@@ -8,6 +8,7 @@ use super::notices::{use_notices, Notices};
 use super::rest as api;
 use crate::api::{paths, FieldErrors, Level, Note, NoteInput, Page};
 use crate::call_error::CallError;
+use crate::time::short_time;
 use crate::validation::note_errors;
 
 /// The page being shown, and a way to show it again after a change.
@@ -161,7 +162,7 @@ fn NoteItem(note: Note) -> impl IntoView {
                 fallback=move || view! {
                     <h3>{heading.clone()}</h3>
                     <p class="note-body">{note.body.clone()}</p>
-                    <p class="note-times">"Last changed " {note.updated.replace('T', " ").replace('Z', " UTC")}</p>
+                    <p class="note-times">"Last changed " <time datetime=note.updated.clone()>{short_time(&note.updated)}</time></p>
                     <div class="actions">
                         <button type="button" class="secondary" on:click=move |_| editing.set(true)>"Edit"</button>
                         <button type="button" class="secondary" on:click=delete.clone()>"Delete"</button>
