@@ -32,6 +32,8 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
+// The overview above links to the `leptos` feature's items, which a build without it lacks.
+#![cfg_attr(not(feature = "leptos"), allow(rustdoc::broken_intra_doc_links))]
 
 // Kept in layers, so that no two modules depend on each other: each uses only modules of an
 // earlier layer. `header` (the protocol's rules) and `storage` (where a token can be kept);

@@ -31,8 +31,8 @@ pub const START_WAIT: Duration = Duration::from_secs(10);
 ///
 /// The crate's REST calls and its server-function client send every request through one; do the
 /// same for requests sent by other means: [`SessionRequest::begin`] before sending, put
-/// [`SessionRequest::token`] in the [`X_SESSION`](crate::X_SESSION) header, and hand the answer's status and
-/// `X-Session` header to [`SessionRequest::finish_with_status`].
+/// [`SessionRequest::token`] in the [`X_SESSION`](crate::X_SESSION) header, and hand the answer's
+/// status and `X-Session` header to [`SessionRequest::finish_with_status`].
 ///
 /// ```no_run
 /// use cookieless_client::{SessionRequest, X_SESSION};
