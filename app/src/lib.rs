@@ -2,7 +2,10 @@
 //! server functions, and with the `csr` feature the Leptos UI.
 
 pub mod api;
+pub mod call_error;
 pub mod server_fns;
+pub mod time;
+pub mod token;
 pub mod validation;
 
 #[cfg(feature = "csr")]

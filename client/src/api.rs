@@ -1,35 +1,82 @@
 //! A typed JSON client for REST calls that carries the session: the counterpart of an Angular
 //! HTTP interceptor, over gloo-net's request builder.
+//!
+//! Every call sends the held token in the `X-Session` header, applies the answer's `X-Session`
+//! header, and waits its turn while no session exists yet ([`SessionRequest`]). Bodies go out and
+//! come back as JSON; an answer that is not 2xx is an [`ApiError::Status`] with the body as the
+//! server sent it, for the application to read in its API's own error shape.
+//!
+//! ```no_run
+//! use cookieless_client::api::{self, ApiError};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Deserialize)]
+//! struct Counter {
+//!     value: u64,
+//! }
+//!
+//! #[derive(Serialize)]
+//! struct NoteInput<'a> {
+//!     title: &'a str,
+//!     body: &'a str,
+//! }
+//!
+//! async fn demo() -> Result<(), ApiError> {
+//!     // Only needed when the API is not on the page's own origin.
+//!     api::set_base_url("http://localhost:3000");
+//!     let counter: Counter = api::post_empty("/api/counter/increment").await?;
+//!     println!("the counter is at {}", counter.value);
+//!     let note = NoteInput { title: "", body: "" };
+//!     match api::post::<_, serde_json::Value>("/api/notes", &note).await {
+//!         Ok(created) => println!("created {created}"),
+//!         Err(ApiError::Status { status: 400, body }) => println!("refused: {body}"),
+//!         Err(other) => return Err(other),
+//!     }
+//!     Ok(())
+//! }
+//! ```
 
-use gloo_net::http::{Method, Request, RequestBuilder, Response};
+use std::cell::RefCell;
+
+use gloo_net::http::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::header::X_SESSION;
 use crate::request::SessionRequest;
-use crate::tokens;
 
-/// The header the token travels in.
-pub const X_SESSION: &str = "X-Session";
-
-/// What went wrong with a call.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+/// What went wrong with a call, by the step that failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ApiError {
-    /// No answer: the network or the browser refused (CORS, offline).
+    /// The request body could not be encoded as JSON: its `Serialize` implementation failed, or
+    /// it is a map whose keys are not strings. Nothing was sent.
+    #[error("the request body could not be encoded as JSON: {0}")]
+    Encode(String),
+    /// The browser would not build the request, for instance because a header value is not
+    /// valid. Nothing was sent.
+    #[error("the request could not be built: {0}")]
+    Build(String),
+    /// No answer: the browser could not send the request or refused to hand over the answer
+    /// (offline, DNS, CORS, a blocked mixed-content URL).
     #[error("the server could not be reached: {0}")]
     Network(String),
-    /// The server said no. `detail` is its `{"detail"}` message; `fields` its messages by field.
-    #[error("{}", .detail.clone().unwrap_or_else(|| format!("the server answered {status}")))]
+    /// The server answered with a status outside 2xx. What it said is in `body`, as it sent it;
+    /// [`ApiError::body_json`] reads it as JSON in whatever error shape the API uses.
+    #[error("the server answered {status}")]
     Status {
+        /// The answer's HTTP status.
         status: u16,
-        detail: Option<String>,
-        fields: std::collections::BTreeMap<String, Vec<String>>,
+        /// The answer's body as text; empty when it had none.
+        body: String,
     },
-    /// The answer was not what the caller expected.
+    /// A 2xx answer whose body could not be read, or was not the JSON the caller asked for.
     #[error("the server's answer could not be read: {0}")]
     Decode(String),
 }
 
 impl ApiError {
+    /// The answer's HTTP status, when the server answered with one outside 2xx.
     pub fn status(&self) -> Option<u16> {
         match self {
             ApiError::Status { status, .. } => Some(*status),
@@ -37,46 +84,89 @@ impl ApiError {
         }
     }
 
-    /// The messages the server gave for `field`.
-    pub fn field(&self, field: &str) -> &[String] {
+    /// The body of an answer outside 2xx, as the server sent it.
+    pub fn body(&self) -> Option<&str> {
         match self {
-            ApiError::Status { fields, .. } => fields.get(field).map_or(&[], Vec::as_slice),
-            _ => &[],
+            ApiError::Status { body, .. } => Some(body),
+            _ => None,
         }
+    }
+
+    /// The body of an answer outside 2xx read as JSON into `T`; `None` for other errors and for
+    /// bodies that are not a `T`.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use cookieless_client::api::ApiError;
+    ///
+    /// let error = ApiError::Status { status: 404, body: r#"{"detail": "Not found."}"#.into() };
+    /// let body: BTreeMap<String, String> = error.body_json().unwrap();
+    /// assert_eq!(body["detail"], "Not found.");
+    /// ```
+    pub fn body_json<T: DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_str(self.body()?).ok()
     }
 }
 
+thread_local! {
+    static BASE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
 /// Where the API is, when it is not on the page's own origin (for example
-/// `http://localhost:3000`). Empty means the page's origin.
+/// `http://localhost:3000`); paths given to the calls are appended to it. Empty, the default,
+/// means the page's origin.
 pub fn set_base_url(base: &str) {
     BASE.with(|cell| *cell.borrow_mut() = base.trim_end_matches('/').to_string());
 }
 
+/// The base URL [`set_base_url`] set, without a trailing `/`; empty for the page's origin.
 pub fn base_url() -> String {
     BASE.with(|cell| cell.borrow().clone())
 }
 
-thread_local! {
-    static BASE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-}
-
+/// `GET path`, reading the answer as JSON into `T`.
+///
+/// # Errors
+///
+/// [`ApiError::Network`] when no answer came, [`ApiError::Status`] for an answer outside 2xx,
+/// [`ApiError::Decode`] when the answer is not a `T`, [`ApiError::Build`] when the browser would
+/// not build the request.
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     send(Method::GET, path, None::<&()>).await
 }
 
+/// `POST path` with `body` as JSON, reading the answer as JSON into `T`.
+///
+/// # Errors
+///
+/// [`ApiError::Encode`] when `body` cannot be encoded, and otherwise as [`get`].
 pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
     send(Method::POST, path, Some(body)).await
 }
 
-/// A POST with no body, for actions such as logout.
+/// `POST path` with no body, for actions such as logout, reading the answer as JSON into `T`.
+///
+/// # Errors
+///
+/// As [`get`].
 pub async fn post_empty<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     send(Method::POST, path, None::<&()>).await
 }
 
+/// `PUT path` with `body` as JSON, reading the answer as JSON into `T`.
+///
+/// # Errors
+///
+/// [`ApiError::Encode`] when `body` cannot be encoded, and otherwise as [`get`].
 pub async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
     send(Method::PUT, path, Some(body)).await
 }
 
+/// `DELETE path`, reading the answer as JSON into `T` (`()` for an empty answer).
+///
+/// # Errors
+///
+/// As [`get`].
 pub async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     send(Method::DELETE, path, None::<&()>).await
 }
@@ -86,6 +176,11 @@ async fn send<B: Serialize, T: DeserializeOwned>(
     path: &str,
     body: Option<&B>,
 ) -> Result<T, ApiError> {
+    // Encoded before waiting for a turn, so that a body that cannot be sent holds nobody back.
+    let body = body
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|error| ApiError::Encode(error.to_string()))?;
     let session = SessionRequest::begin(&method).await;
     let mut builder = RequestBuilder::new(&format!("{}{path}", base_url()))
         .method(method)
@@ -93,90 +188,81 @@ async fn send<B: Serialize, T: DeserializeOwned>(
     if let Some(token) = session.token() {
         builder = builder.header(X_SESSION, token);
     }
-    let request: Request = match body {
+    let request = match body {
         Some(body) => builder
-            .json(body)
-            .map_err(|error| ApiError::Decode(error.to_string()))?,
-        None => builder
-            .build()
-            .map_err(|error| ApiError::Network(error.to_string()))?,
-    };
+            .header("Content-Type", "application/json")
+            .body(body),
+        None => builder.build(),
+    }
+    .map_err(|error| ApiError::Build(error.to_string()))?;
     let response = request
         .send()
         .await
         .map_err(|error| ApiError::Network(error.to_string()))?;
-    session.finish(response.headers().get(X_SESSION).as_deref());
+    session.finish_with_status(
+        response.status(),
+        response.headers().get(X_SESSION).as_deref(),
+    );
     read(response).await
 }
 
 async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
-    let status = response.status();
     let text = response
         .text()
         .await
         .map_err(|error| ApiError::Decode(error.to_string()))?;
-    if response.ok() {
-        // A 204 has no body; callers that expect nothing ask for `()`.
-        let text = if text.is_empty() {
-            "null"
-        } else {
-            text.as_str()
-        };
-        return serde_json::from_str(text).map_err(|error| ApiError::Decode(error.to_string()));
+    if !response.ok() {
+        return Err(ApiError::Status {
+            status: response.status(),
+            body: text,
+        });
     }
-    if status == 401 {
-        tokens::report_unauthorized();
-    }
-    Err(error_from(status, &text))
-}
-
-/// Reads a Django REST Framework style error body: `{"detail"}` or messages by field.
-pub fn error_from(status: u16, body: &str) -> ApiError {
-    let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    let detail = value
-        .get("detail")
-        .and_then(|detail| detail.as_str())
-        .map(str::to_string);
-    let fields = value
-        .as_object()
-        .map(|object| {
-            object
-                .iter()
-                .filter_map(|(field, messages)| {
-                    let messages: Vec<String> = serde_json::from_value(messages.clone()).ok()?;
-                    Some((field.clone(), messages))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    ApiError::Status {
-        status,
-        detail,
-        fields,
-    }
+    // A 204 has no body; callers that expect nothing ask for `()`.
+    let text = if text.is_empty() { "null" } else { &text };
+    serde_json::from_str(text).map_err(|error| ApiError::Decode(error.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn detail_errors_read_as_detail() {
-        let error = error_from(401, r#"{"detail": "Invalid username or password."}"#);
-        assert_eq!(error.status(), Some(401));
-        assert_eq!(error.to_string(), "Invalid username or password.");
-        assert!(error.field("username").is_empty());
+    fn refusal(status: u16, body: &str) -> ApiError {
+        ApiError::Status {
+            status,
+            body: body.into(),
+        }
     }
 
     #[test]
-    fn field_errors_read_by_field() {
-        let error = error_from(400, r#"{"username": ["Too short.", "Bad characters."]}"#);
-        assert_eq!(error.field("username"), ["Too short.", "Bad characters."]);
-        assert_eq!(error.to_string(), "the server answered 400");
+    fn a_refusal_keeps_its_status_and_body() {
+        let error = refusal(401, r#"{"detail": "Invalid username or password."}"#);
+        assert_eq!(error.status(), Some(401));
+        assert_eq!(
+            error.body(),
+            Some(r#"{"detail": "Invalid username or password."}"#)
+        );
+        assert_eq!(error.to_string(), "the server answered 401");
+    }
+
+    #[test]
+    fn a_refusal_body_reads_as_json() {
+        let error = refusal(400, r#"{"username": ["Too short."]}"#);
+        let fields: std::collections::BTreeMap<String, Vec<String>> = error.body_json().unwrap();
+        assert_eq!(fields["username"], ["Too short."]);
     }
 
     #[test]
     fn bodies_that_are_not_json_still_give_a_status() {
-        assert_eq!(error_from(502, "<html>").status(), Some(502));
+        let error = refusal(502, "<html>");
+        assert_eq!(error.status(), Some(502));
+        assert_eq!(error.body_json::<serde_json::Value>(), None);
+    }
+
+    #[test]
+    fn errors_without_an_answer_have_no_status_or_body() {
+        let error = ApiError::Network("offline".into());
+        assert_eq!(error.status(), None);
+        assert_eq!(error.body(), None);
+        assert_eq!(error.body_json::<serde_json::Value>(), None);
     }
 }

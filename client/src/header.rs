@@ -1,4 +1,8 @@
-//! What a response's `X-Session` header does to the token the client holds (`docs/protocol.md`).
+//! The `X-Session` header, and what a response's value of it does to the token the client holds
+//! (`docs/protocol.md`).
+
+/// The header the token travels in, on requests and responses alike.
+pub const X_SESSION: &str = "X-Session";
 
 /// The token the client should hold after a response, or `None` when the response changes nothing.
 ///
@@ -17,12 +21,6 @@ pub fn next_token(
     }
     let next = (!header.is_empty()).then(|| header.to_string());
     (next.as_deref() != held).then_some(next)
-}
-
-/// A token cut short for display: enough to tell two apart, too little to use.
-pub fn shorten(token: &str) -> String {
-    let head: String = token.chars().take(6).collect();
-    format!("{head}…")
 }
 
 #[cfg(test)]
@@ -59,10 +57,5 @@ mod tests {
         assert_eq!(next_token(Some("new"), Some("old"), Some("")), None);
         assert_eq!(next_token(Some("new"), Some("old"), Some("other")), None);
         assert_eq!(next_token(Some("new"), None, Some("anon")), None);
-    }
-
-    #[test]
-    fn shortening_keeps_six_characters() {
-        assert_eq!(shorten("abcdefghijklmnop"), "abcdef…");
     }
 }

@@ -6,6 +6,7 @@ use crate::storage::Place;
 use crate::tokens::{self, SessionEvent};
 
 /// The session as the UI sees it. Copy it freely; get it with [`use_session`].
+#[cfg_attr(docsrs, doc(cfg(feature = "leptos")))]
 #[derive(Clone, Copy)]
 pub struct SessionSignals {
     /// The token held now.
@@ -23,6 +24,28 @@ pub struct SessionSignals {
 
 /// Creates the session signals, keeps them in step with the token holder, and provides them as
 /// context. Call it once, near the root, after [`crate::install`].
+///
+/// ```no_run
+/// use cookieless_client::{install, provide_session, use_session, StoragePolicy};
+/// use leptos::prelude::*;
+///
+/// #[component]
+/// fn App() -> impl IntoView {
+///     install(StoragePolicy::Auto);
+///     provide_session();
+///     view! { <SessionBadge /> }
+/// }
+///
+/// #[component]
+/// fn SessionBadge() -> impl IntoView {
+///     let session = use_session();
+///     move || match session.token.get() {
+///         Some(_) => "in a session",
+///         None => "no session yet",
+///     }
+/// }
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "leptos")))]
 pub fn provide_session() -> SessionSignals {
     let (token, set_token) = signal(tokens::current());
     let user = RwSignal::new(None::<String>);
@@ -51,6 +74,11 @@ pub fn provide_session() -> SessionSignals {
 }
 
 /// The signals [`provide_session`] provided.
+///
+/// # Panics
+///
+/// When called outside a component below the one that called [`provide_session`].
+#[cfg_attr(docsrs, doc(cfg(feature = "leptos")))]
 pub fn use_session() -> SessionSignals {
     expect_context::<SessionSignals>()
 }

@@ -30,6 +30,15 @@
 //! included, just as it could make requests with an `HttpOnly` cookie. Header tokens remove CSRF;
 //! they do not protect against XSS. Keep a strict Content-Security-Policy and escape output.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(missing_docs)]
+// The overview above links to the `leptos` feature's items, which a build without it lacks.
+#![cfg_attr(not(feature = "leptos"), allow(rustdoc::broken_intra_doc_links))]
+
+// Kept in layers, so that no two modules depend on each other: each uses only modules of an
+// earlier layer. `header` (the protocol's rules) and `storage` (where a token can be kept);
+// `tokens` (the page's one token); `request` (when a request may leave); the clients `api` and
+// `server_fn_client`, and the `leptos` signals.
 pub mod api;
 mod header;
 #[cfg(feature = "leptos")]
@@ -40,7 +49,7 @@ mod server_fn_client;
 mod storage;
 mod tokens;
 
-pub use header::{next_token, shorten};
+pub use header::{next_token, X_SESSION};
 #[cfg(feature = "leptos")]
 pub use leptos::{provide_session, use_session, SessionSignals};
 pub use request::{SessionRequest, START_WAIT};
@@ -50,3 +59,9 @@ pub use storage::{cookies_work, Place, StoragePolicy};
 pub use tokens::{
     apply_response, current, install, place, report_unauthorized, subscribe, SessionEvent,
 };
+
+// The README's examples are compiled with the doctests, so that they keep up with the API; one
+// of them declares a server function.
+#[cfg(all(doctest, feature = "leptos"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -29,11 +29,27 @@ pub const START_WAIT: Duration = Duration::from_secs(10);
 
 /// A request on its way: the token it carries and, if it may start the session, the right to.
 ///
-/// [`api`](crate::api) and [`SessionClient`] use it; use it yourself for requests sent by
-/// other means: [`SessionRequest::begin`] before sending, [`SessionRequest::finish`] with the
-/// answer's `X-Session` header.
+/// The crate's REST calls and its server-function client send every request through one; do the
+/// same for requests sent by other means: [`SessionRequest::begin`] before sending, put
+/// [`SessionRequest::token`] in the [`X_SESSION`](crate::X_SESSION) header, and hand the answer's
+/// status and `X-Session` header to [`SessionRequest::finish_with_status`].
 ///
-/// [`SessionClient`]: https://docs.rs/cookieless-client/latest/cookieless_client/struct.SessionClient.html
+/// ```no_run
+/// use cookieless_client::{SessionRequest, X_SESSION};
+/// use gloo_net::http::{Method, Request};
+///
+/// async fn ping() -> Result<u16, gloo_net::Error> {
+///     let session = SessionRequest::begin(&Method::POST).await;
+///     let mut request = Request::post("/api/ping");
+///     if let Some(token) = session.token() {
+///         request = request.header(X_SESSION, token);
+///     }
+///     let response = request.send().await?;
+///     let status = response.status();
+///     session.finish_with_status(status, response.headers().get(X_SESSION).as_deref());
+///     Ok(status)
+/// }
+/// ```
 #[must_use = "a request that starts a session holds back the others until it is finished"]
 pub struct SessionRequest {
     sent: Option<String>,
@@ -75,7 +91,19 @@ impl SessionRequest {
 
     /// Applies the answer's `X-Session` header (`None` when it had none), then lets the
     /// requests waiting on this one go.
+    ///
+    /// A request that got no answer is simply dropped: the next one may then start the session.
     pub fn finish(self, header: Option<&str>) {
         tokens::apply_response(self.sent.as_deref(), header);
+    }
+
+    /// [`SessionRequest::finish`] for an answer with `status`: a 401 also tells whoever watches
+    /// the session that the server does not take this client as logged in
+    /// ([`SessionEvent::Unauthorized`](crate::SessionEvent::Unauthorized)).
+    pub fn finish_with_status(self, status: u16, header: Option<&str>) {
+        self.finish(header);
+        if status == 401 {
+            tokens::report_unauthorized();
+        }
     }
 }

@@ -10,11 +10,24 @@ use server_fn::request::browser::BrowserRequest;
 use server_fn::response::browser::BrowserResponse;
 use server_fn::response::ClientRes;
 
-use crate::api::X_SESSION;
+use crate::header::X_SESSION;
 use crate::request::SessionRequest;
-use crate::tokens;
 
-/// Use it as `#[server(client = cookieless_client::SessionClient)]`.
+/// The client of a Leptos server function that carries the session: name it in the function's
+/// `#[server]` attribute.
+///
+/// ```no_run
+/// use leptos::prelude::*;
+///
+/// #[server(endpoint = "reset_counter", client = cookieless_client::SessionClient)]
+/// pub async fn reset_counter() -> Result<u64, ServerFnError> {
+///     Ok(0)
+/// }
+/// ```
+///
+/// Give the function an explicit `endpoint`: the default one hashes the crate's path, which can
+/// differ between the browser build and the server build.
+#[cfg_attr(docsrs, doc(cfg(feature = "leptos")))]
 pub struct SessionClient;
 
 impl<E, InputStreamError, OutputStreamError> Client<E, InputStreamError, OutputStreamError>
@@ -37,10 +50,10 @@ where
             <BrowserClient as Client<E, InputStreamError, OutputStreamError>>::send(request)
                 .await?;
         let headers = response.generate_headers();
-        session.finish(headers.get(X_SESSION).and_then(|value| value.to_str().ok()));
-        if <BrowserResponse as ClientRes<E>>::status(&response) == 401 {
-            tokens::report_unauthorized();
-        }
+        session.finish_with_status(
+            <BrowserResponse as ClientRes<E>>::status(&response),
+            headers.get(X_SESSION).and_then(|value| value.to_str().ok()),
+        );
         Ok(response)
     }
 

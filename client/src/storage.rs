@@ -45,8 +45,11 @@ impl StoragePolicy {
 /// Where the token is actually kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Place {
+    /// In `sessionStorage`, under the key `x-session`.
     SessionStorage,
+    /// In the current history entry's state, as its `xSession` property.
     HistoryState,
+    /// Nowhere but the page's memory.
     Memory,
 }
 

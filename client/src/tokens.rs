@@ -43,7 +43,17 @@ fn with_holder<R>(f: impl FnOnce(&mut Holder) -> R) -> R {
 
 /// Chooses where the token is kept and picks up a token an earlier load of the page kept there.
 /// Call it once, before the first request; without it the policy is [`StoragePolicy::Auto`].
-/// Returns where the token is actually kept.
+/// Returns where the token is actually kept: the policy's own place where the browser allows
+/// it, else a fallback (see [`Place::for_policy`]).
+///
+/// ```no_run
+/// use cookieless_client::{install, Place, StoragePolicy};
+///
+/// let place = install(StoragePolicy::Auto);
+/// if place == Place::Memory {
+///     println!("the session will not survive a reload");
+/// }
+/// ```
 pub fn install(policy: StoragePolicy) -> Place {
     HOLDER.with(|holder| {
         let listeners = holder

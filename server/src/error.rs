@@ -3,9 +3,10 @@
 use app::api::FieldErrors;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use cookieless::{detail_response, SessionError};
+use cookieless::SessionError;
 use http::StatusCode;
 
+use crate::notes::NoteStoreError;
 use crate::password::HashError;
 use crate::users::UserStoreError;
 
@@ -20,7 +21,9 @@ pub enum ApiError {
     #[error(transparent)]
     Session(#[from] SessionError),
     #[error(transparent)]
-    Users(UserStoreError),
+    Users(#[from] UserStoreError),
+    #[error(transparent)]
+    Notes(#[from] NoteStoreError),
     #[error(transparent)]
     Hash(#[from] HashError),
 }
@@ -30,9 +33,8 @@ impl ApiError {
         ApiError::Detail(status, detail.into())
     }
 
-    pub fn field(status: StatusCode, field: &str, message: &str) -> Response {
-        let errors = FieldErrors::from([(field.to_string(), vec![message.to_string()])]);
-        (status, Json(errors)).into_response()
+    pub fn not_found() -> Self {
+        ApiError::detail(StatusCode::NOT_FOUND, "Not found.")
     }
 
     pub fn unauthenticated() -> Self {
@@ -43,19 +45,13 @@ impl ApiError {
     }
 }
 
-impl From<UserStoreError> for ApiError {
-    fn from(error: UserStoreError) -> Self {
-        ApiError::Users(error)
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             ApiError::Invalid(errors) => (StatusCode::BAD_REQUEST, Json(errors)).into_response(),
             ApiError::Detail(status, detail) => detail_response(status, &detail),
             ApiError::Session(error) => error.into_response(),
-            ApiError::Users(UserStoreError::Taken) => ApiError::field(
+            ApiError::Users(UserStoreError::Taken) => field_response(
                 StatusCode::CONFLICT,
                 "username",
                 "A user with that username already exists.",
@@ -70,10 +66,28 @@ impl IntoResponse for ApiError {
                     "The user store is unavailable. Try again shortly.",
                 )
             }
+            ApiError::Notes(error) => {
+                tracing::error!(%error, "note store failed");
+                detail_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The note store is unavailable. Try again shortly.",
+                )
+            }
             ApiError::Hash(error) => {
                 tracing::error!(%error, "password hashing failed");
                 detail_response(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.")
             }
         }
     }
+}
+
+/// `{"detail": "..."}`: DRF's shape for an error that is not about one field.
+fn detail_response(status: StatusCode, detail: &str) -> Response {
+    (status, Json(serde_json::json!({ "detail": detail }))).into_response()
+}
+
+/// `{"field": ["..."]}`: DRF's shape for one field's error.
+fn field_response(status: StatusCode, field: &str, message: &str) -> Response {
+    let errors = FieldErrors::from([(field.to_string(), vec![message.to_string()])]);
+    (status, Json(errors)).into_response()
 }

@@ -3,17 +3,20 @@
 
 use cookieless::REDIS_TIMEOUT;
 
-use crate::users::UserStoreError;
-
-pub fn unavailable(error: impl std::fmt::Display) -> UserStoreError {
-    UserStoreError::Unavailable(error.to_string())
+/// A call to Redis that failed or did not answer in time; each store turns it into its own error.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisCallError {
+    #[error("no answer from Redis within {REDIS_TIMEOUT:?}")]
+    Timeout,
+    #[error(transparent)]
+    Redis(#[from] redis::RedisError),
 }
 
 pub async fn bounded<T>(
     call: impl std::future::Future<Output = redis::RedisResult<T>>,
-) -> Result<T, UserStoreError> {
-    tokio::time::timeout(REDIS_TIMEOUT, call)
+) -> Result<T, RedisCallError> {
+    let answer = tokio::time::timeout(REDIS_TIMEOUT, call)
         .await
-        .map_err(|_| unavailable(format!("no answer from Redis within {REDIS_TIMEOUT:?}")))?
-        .map_err(unavailable)
+        .map_err(|_| RedisCallError::Timeout)?;
+    Ok(answer?)
 }

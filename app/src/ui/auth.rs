@@ -1,6 +1,5 @@
 //! Logging in and registering: one form, two purposes.
 
-use cookieless_client::api::{self, ApiError};
 use cookieless_client::use_session;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -8,8 +7,10 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use super::notices::use_notices;
+use super::rest as api;
 use super::Redirect;
 use crate::api::{paths, Credentials, FieldErrors, UserInfo};
+use crate::call_error::{CallError, Refusal};
 use crate::validation::registration_errors;
 
 #[component]
@@ -143,7 +144,7 @@ fn FieldErrorList(
     }
 }
 
-fn field_errors(failure: &ApiError) -> FieldErrors {
+fn field_errors(failure: &CallError) -> FieldErrors {
     ["username", "password"]
         .into_iter()
         .filter(|field| !failure.field(field).is_empty())
@@ -151,13 +152,13 @@ fn field_errors(failure: &ApiError) -> FieldErrors {
         .collect()
 }
 
-fn summary(failure: &ApiError) -> String {
+fn summary(failure: &CallError) -> String {
     match failure {
-        ApiError::Status {
+        CallError::Refused(Refusal {
             detail: Some(detail),
             ..
-        } => detail.clone(),
-        ApiError::Status { .. } => "Please correct the fields below.".to_string(),
-        other => other.to_string(),
+        }) => detail.clone(),
+        CallError::Refused(_) => "Please correct the fields below.".to_string(),
+        CallError::Failed(error) => error.to_string(),
     }
 }

@@ -1,10 +1,10 @@
 //! The per-session counter: incremented over REST, reset by a server function, so that both
 //! paths are seen to carry the same session.
 
-use cookieless_client::api;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::rest as api;
 use crate::api::{paths, Counter};
 use crate::server_fns::reset_counter;
 

@@ -1,11 +1,12 @@
 //! The devices page: every browser the user is logged in on, and the way to log them out.
 
-use cookieless_client::api;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::notices::use_notices;
+use super::rest as api;
 use crate::api::{paths, Level, SessionSummary};
+use crate::time::short_time;
 
 #[component]
 pub fn DevicesPage() -> impl IntoView {
@@ -93,13 +94,5 @@ fn DeviceItem(session: SessionSummary, on_end: impl Fn(String) + Copy + 'static)
                 <button type="button" on:click=move |_| on_end(id.clone())>"Log out this device"</button>
             })}
         </li>
-    }
-}
-
-/// `2026-11-26T18:04:52Z` as `2026-11-26 18:04 UTC`.
-fn short_time(rfc3339: &str) -> String {
-    match (rfc3339.get(..10), rfc3339.get(11..16)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => rfc3339.to_string(),
     }
 }

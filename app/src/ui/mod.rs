@@ -8,15 +8,16 @@ mod home;
 mod nav;
 mod notes;
 mod notices;
+mod rest;
 mod session_panel;
 
-use cookieless_client::api;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::hooks::use_navigate;
 use leptos_router::path;
 
+use self::rest as api;
 use crate::api::{paths, Level, UserInfo};
 use auth::{LoginPage, RegisterPage};
 use devices::DevicesPage;

@@ -1,11 +1,12 @@
 //! The bar at the top: where to go, who is logged in, and the way out.
 
-use cookieless_client::{api, use_session};
+use cookieless_client::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use super::notices::use_notices;
+use super::rest as api;
 use super::Redirect;
 use crate::api::{paths, Level};
 

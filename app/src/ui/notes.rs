@@ -1,12 +1,14 @@
 //! The notes page: the user's own notes, ten a page, to add, edit and delete.
 
-use cookieless_client::api::{self, ApiError};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::notices::{use_notices, Notices};
+use super::rest as api;
 use crate::api::{paths, FieldErrors, Level, Note, NoteInput, Page};
+use crate::call_error::CallError;
+use crate::time::short_time;
 use crate::validation::note_errors;
 
 /// The page being shown, and a way to show it again after a change.
@@ -160,7 +162,7 @@ fn NoteItem(note: Note) -> impl IntoView {
                 fallback=move || view! {
                     <h3>{heading.clone()}</h3>
                     <p class="note-body">{note.body.clone()}</p>
-                    <p class="note-times">"Last changed " {note.updated.replace('T', " ").replace('Z', " UTC")}</p>
+                    <p class="note-times">"Last changed " <time datetime=note.updated.clone()>{short_time(&note.updated)}</time></p>
                     <div class="actions">
                         <button type="button" class="secondary" on:click=move |_| editing.set(true)>"Edit"</button>
                         <button type="button" class="secondary" on:click=delete.clone()>"Delete"</button>
@@ -218,7 +220,7 @@ impl NoteDraft {
     }
 
     /// Shows the server's refusal next to the fields it names, or as a notice.
-    fn report(&self, error: ApiError, notices: Notices) {
+    fn report(&self, error: CallError, notices: Notices) {
         let by_field: FieldErrors = ["title", "body"]
             .into_iter()
             .filter(|field| !error.field(field).is_empty())

@@ -1,8 +1,8 @@
 //! Notices shown above every page: the server's one-shot messages and the app's own.
 
-use cookieless_client::api;
 use leptos::prelude::*;
 
+use super::rest as api;
 use crate::api::{paths, Level, Message};
 
 #[derive(Clone, Copy)]

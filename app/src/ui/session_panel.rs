@@ -1,7 +1,9 @@
 //! What the session looks like from the browser: the header flow made visible.
 
-use cookieless_client::{cookies_work, shorten, use_session};
+use cookieless_client::{cookies_work, use_session};
 use leptos::prelude::*;
+
+use crate::token::shorten;
 
 #[component]
 pub fn SessionPanel() -> impl IntoView {

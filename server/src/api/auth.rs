@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use cookieless::{now_millis, Session};
 use http::StatusCode;
 
+use super::logged_in::LoggedIn;
 use crate::error::ApiError;
 use crate::flash;
 use crate::json::JsonBody;
@@ -83,31 +84,21 @@ async fn log_in(session: &Session, username: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The logged-in user's name, or 401.
-pub async fn logged_in_user(session: &Session) -> Result<String, ApiError> {
-    session
-        .principal()
-        .await?
-        .ok_or_else(ApiError::unauthenticated)
-}
-
 async fn logout(session: Session) -> Result<StatusCode, ApiError> {
     session.destroy().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me(session: Session) -> Result<Json<UserInfo>, ApiError> {
-    let username = logged_in_user(&session).await?;
-    Ok(Json(UserInfo { username }))
+async fn me(LoggedIn { username, .. }: LoggedIn) -> Json<UserInfo> {
+    Json(UserInfo { username })
 }
 
 /// A new password ends every other session of the user: whoever knew the old one is out.
 async fn change_password(
     State(state): State<AppState>,
-    session: Session,
+    LoggedIn { username, session }: LoggedIn,
     JsonBody(change): JsonBody<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    let username = logged_in_user(&session).await?;
     let errors = password_errors(&change.new_password);
     if !errors.is_empty() {
         return Err(ApiError::Invalid(FieldErrors::from([(

@@ -2,10 +2,13 @@
 
 mod auth;
 mod counter;
+mod logged_in;
 mod messages;
 mod notes;
 mod server_fns;
 mod sessions;
+
+use std::time::{Duration, UNIX_EPOCH};
 
 use axum::Router;
 use http::StatusCode;
@@ -25,9 +28,15 @@ pub fn router() -> Router<AppState> {
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::detail(StatusCode::NOT_FOUND, "Not found.")
+    ApiError::not_found()
 }
 
 async fn method_not_allowed() -> ApiError {
     ApiError::detail(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.")
+}
+
+/// A stored time, in milliseconds since the Unix epoch, as the API shows it: RFC 3339 in UTC,
+/// to the second.
+fn rfc3339(millis: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(millis)).to_string()
 }

@@ -1,18 +1,16 @@
 //! The user's notes: a paginated list, newest first, and one note at a time. Only the owner sees
 //! a note; to anyone else it does not exist.
 
-use std::time::{Duration, UNIX_EPOCH};
-
 use app::api::{paths, Note, NoteInput, Page};
 use app::validation::note_errors;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use cookieless::Session;
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
-use super::auth::logged_in_user;
+use super::logged_in::LoggedIn;
+use super::rfc3339;
 use crate::error::ApiError;
 use crate::json::JsonBody;
 use crate::notes::StoredNote;
@@ -37,11 +35,10 @@ struct PageQuery {
 
 async fn list(
     State(state): State<AppState>,
-    session: Session,
+    LoggedIn { username, .. }: LoggedIn,
     headers: HeaderMap,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<Page<Note>>, ApiError> {
-    let owner = logged_in_user(&session).await?;
     let invalid = || ApiError::detail(StatusCode::NOT_FOUND, "Invalid page.");
     let page = match query.page.as_deref() {
         None => 1,
@@ -53,7 +50,7 @@ async fn list(
     };
     let (count, notes) = state
         .notes
-        .page(&owner, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+        .page(&username, (page - 1) * PAGE_SIZE, PAGE_SIZE)
         .await?;
     let pages = (count as usize).div_ceil(PAGE_SIZE).max(1);
     if page > pages {
@@ -70,54 +67,52 @@ async fn list(
 
 async fn create(
     State(state): State<AppState>,
-    session: Session,
+    LoggedIn { username, .. }: LoggedIn,
     JsonBody(input): JsonBody<NoteInput>,
 ) -> Result<(StatusCode, Json<Note>), ApiError> {
-    let owner = logged_in_user(&session).await?;
     validate(&input)?;
     let note = state
         .notes
-        .create(&owner, input.title.trim(), &input.body)
+        .create(&username, input.title.trim(), &input.body)
         .await?;
     Ok((StatusCode::CREATED, Json(shown(note))))
 }
 
 async fn read(
     State(state): State<AppState>,
-    session: Session,
+    LoggedIn { username, .. }: LoggedIn,
     Path(id): Path<String>,
 ) -> Result<Json<Note>, ApiError> {
-    let owner = logged_in_user(&session).await?;
-    let note = state.notes.get(&owner, note_id(&id)?).await?;
-    note.map(|note| Json(shown(note))).ok_or_else(not_found)
+    let note = state.notes.get(&username, note_id(&id)?).await?;
+    note.map(|note| Json(shown(note)))
+        .ok_or_else(ApiError::not_found)
 }
 
 async fn update(
     State(state): State<AppState>,
-    session: Session,
+    LoggedIn { username, .. }: LoggedIn,
     Path(id): Path<String>,
     JsonBody(input): JsonBody<NoteInput>,
 ) -> Result<Json<Note>, ApiError> {
-    let owner = logged_in_user(&session).await?;
     let id = note_id(&id)?;
     validate(&input)?;
     let note = state
         .notes
-        .update(&owner, id, input.title.trim(), &input.body)
+        .update(&username, id, input.title.trim(), &input.body)
         .await?;
-    note.map(|note| Json(shown(note))).ok_or_else(not_found)
+    note.map(|note| Json(shown(note)))
+        .ok_or_else(ApiError::not_found)
 }
 
 async fn remove(
     State(state): State<AppState>,
-    session: Session,
+    LoggedIn { username, .. }: LoggedIn,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let owner = logged_in_user(&session).await?;
-    if state.notes.delete(&owner, note_id(&id)?).await? {
+    if state.notes.delete(&username, note_id(&id)?).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(not_found())
+        Err(ApiError::not_found())
     }
 }
 
@@ -132,11 +127,7 @@ fn validate(input: &NoteInput) -> Result<(), ApiError> {
 
 /// Ids that are not numbers name no note.
 fn note_id(text: &str) -> Result<u64, ApiError> {
-    text.parse().map_err(|_| not_found())
-}
-
-fn not_found() -> ApiError {
-    ApiError::detail(StatusCode::NOT_FOUND, "Not found.")
+    text.parse().map_err(|_| ApiError::not_found())
 }
 
 /// `scheme://host` of the request, for the absolute links DRF-style pages carry.
@@ -154,14 +145,11 @@ fn origin(headers: &HeaderMap) -> String {
 }
 
 fn shown(note: StoredNote) -> Note {
-    let time = |millis| {
-        humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(millis)).to_string()
-    };
     Note {
         id: note.id,
         title: note.title,
         body: note.body,
-        created: time(note.created),
-        updated: time(note.updated),
+        created: rfc3339(note.created),
+        updated: rfc3339(note.updated),
     }
 }

@@ -3,7 +3,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{NoteStore, StoreError, StoredNote};
+use super::{NoteStore, NoteStoreError, StoredNote};
 
 /// Notes in process memory, for `--store memory`.
 #[derive(Default)]
@@ -27,7 +27,7 @@ impl MemoryNotes {
 
 #[async_trait]
 impl NoteStore for MemoryNotes {
-    async fn next_id(&self) -> Result<u64, StoreError> {
+    async fn next_id(&self) -> Result<u64, NoteStoreError> {
         let mut state = self.state();
         state.last_id += 1;
         Ok(state.last_id)
@@ -38,7 +38,7 @@ impl NoteStore for MemoryNotes {
         owner: &str,
         offset: usize,
         limit: usize,
-    ) -> Result<(u64, Vec<StoredNote>), StoreError> {
+    ) -> Result<(u64, Vec<StoredNote>), NoteStoreError> {
         let state = self.state();
         let owned = state
             .notes
@@ -51,18 +51,18 @@ impl NoteStore for MemoryNotes {
         ))
     }
 
-    async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, StoreError> {
+    async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, NoteStoreError> {
         Ok(self.state().notes.get(&(owner.to_string(), id)).cloned())
     }
 
-    async fn put(&self, note: &StoredNote) -> Result<(), StoreError> {
+    async fn put(&self, note: &StoredNote) -> Result<(), NoteStoreError> {
         self.state()
             .notes
             .insert((note.owner.clone(), note.id), note.clone());
         Ok(())
     }
 
-    async fn delete(&self, owner: &str, id: u64) -> Result<bool, StoreError> {
+    async fn delete(&self, owner: &str, id: u64) -> Result<bool, NoteStoreError> {
         Ok(self
             .state()
             .notes

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub use self::memory::MemoryNotes;
 pub use self::redis::RedisNotes;
 pub use self::sled::SledNotes;
-use crate::users::UserStoreError as StoreError;
+use crate::redis_calls::RedisCallError;
 
 /// A stored note. Times are milliseconds since the Unix epoch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,13 +46,35 @@ impl StoredNote {
     }
 }
 
+/// The note store could not be reached, or what it holds could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("the note store is unavailable: {0}")]
+pub struct NoteStoreError(String);
+
+impl NoteStoreError {
+    pub fn unavailable(reason: impl std::fmt::Display) -> Self {
+        NoteStoreError(reason.to_string())
+    }
+}
+
+impl From<RedisCallError> for NoteStoreError {
+    fn from(error: RedisCallError) -> Self {
+        NoteStoreError::unavailable(error)
+    }
+}
+
 #[async_trait]
 pub trait NoteStore: Send + Sync + 'static {
     /// A new note id, larger than every id before it.
-    async fn next_id(&self) -> Result<u64, StoreError>;
+    async fn next_id(&self) -> Result<u64, NoteStoreError>;
 
     /// Adds a note under a new id.
-    async fn create(&self, owner: &str, title: &str, body: &str) -> Result<StoredNote, StoreError> {
+    async fn create(
+        &self,
+        owner: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<StoredNote, NoteStoreError> {
         let note = StoredNote::new(self.next_id().await?, owner, title, body);
         self.put(&note).await?;
         Ok(note)
@@ -64,13 +86,13 @@ pub trait NoteStore: Send + Sync + 'static {
         owner: &str,
         offset: usize,
         limit: usize,
-    ) -> Result<(u64, Vec<StoredNote>), StoreError>;
+    ) -> Result<(u64, Vec<StoredNote>), NoteStoreError>;
 
     /// The note with `id` if `owner` owns it.
-    async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, StoreError>;
+    async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, NoteStoreError>;
 
     /// Writes `note` whole, in place of the note with its id.
-    async fn put(&self, note: &StoredNote) -> Result<(), StoreError>;
+    async fn put(&self, note: &StoredNote) -> Result<(), NoteStoreError>;
 
     /// Replaces the title and body of `owner`'s note `id`; `None` if there is no such note.
     async fn update(
@@ -79,7 +101,7 @@ pub trait NoteStore: Send + Sync + 'static {
         id: u64,
         title: &str,
         body: &str,
-    ) -> Result<Option<StoredNote>, StoreError> {
+    ) -> Result<Option<StoredNote>, NoteStoreError> {
         let Some(mut note) = self.get(owner, id).await? else {
             return Ok(None);
         };
@@ -89,5 +111,5 @@ pub trait NoteStore: Send + Sync + 'static {
     }
 
     /// Removes `owner`'s note `id`; whether there was one.
-    async fn delete(&self, owner: &str, id: u64) -> Result<bool, StoreError>;
+    async fn delete(&self, owner: &str, id: u64) -> Result<bool, NoteStoreError>;
 }

@@ -2,9 +2,9 @@ use async_trait::async_trait;
 use cookieless::RedisPool;
 use redis::AsyncCommands;
 
-use crate::redis_calls::{bounded, unavailable};
+use crate::redis_calls::bounded;
 
-use super::{NoteStore, StoreError, StoredNote};
+use super::{NoteStore, NoteStoreError, StoredNote};
 
 /// Notes as JSON under `{prefix}note:{id}`, each owner's ids in a sorted set
 /// `{prefix}notes:{owner}`, ids from the counter `{prefix}note-ids`. Application data: no expiry.
@@ -32,9 +32,9 @@ impl RedisNotes {
 
 #[async_trait]
 impl NoteStore for RedisNotes {
-    async fn next_id(&self) -> Result<u64, StoreError> {
+    async fn next_id(&self) -> Result<u64, NoteStoreError> {
         let mut connection = self.pool.get();
-        bounded(connection.incr(format!("{}note-ids", self.prefix), 1)).await
+        Ok(bounded(connection.incr(format!("{}note-ids", self.prefix), 1)).await?)
     }
 
     async fn page(
@@ -42,7 +42,7 @@ impl NoteStore for RedisNotes {
         owner: &str,
         offset: usize,
         limit: usize,
-    ) -> Result<(u64, Vec<StoredNote>), StoreError> {
+    ) -> Result<(u64, Vec<StoredNote>), NoteStoreError> {
         let mut connection = self.pool.get();
         let key = self.owner_key(owner);
         let count: u64 = bounded(connection.zcard(&key)).await?;
@@ -60,17 +60,19 @@ impl NoteStore for RedisNotes {
         Ok((count, notes))
     }
 
-    async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, StoreError> {
+    async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, NoteStoreError> {
         let mut connection = self.pool.get();
         let value: Option<String> = bounded(connection.get(self.note_key(id))).await?;
         let note = value
-            .map(|value| serde_json::from_str::<StoredNote>(&value).map_err(unavailable))
+            .map(|value| {
+                serde_json::from_str::<StoredNote>(&value).map_err(NoteStoreError::unavailable)
+            })
             .transpose()?;
         Ok(note.filter(|note| note.owner == owner))
     }
 
-    async fn put(&self, note: &StoredNote) -> Result<(), StoreError> {
-        let value = serde_json::to_string(note).map_err(unavailable)?;
+    async fn put(&self, note: &StoredNote) -> Result<(), NoteStoreError> {
+        let value = serde_json::to_string(note).map_err(NoteStoreError::unavailable)?;
         let mut connection = self.pool.get();
         bounded(
             redis::pipe()
@@ -81,10 +83,11 @@ impl NoteStore for RedisNotes {
                 .ignore()
                 .query_async::<()>(&mut connection),
         )
-        .await
+        .await?;
+        Ok(())
     }
 
-    async fn delete(&self, owner: &str, id: u64) -> Result<bool, StoreError> {
+    async fn delete(&self, owner: &str, id: u64) -> Result<bool, NoteStoreError> {
         if self.get(owner, id).await?.is_none() {
             return Ok(false);
         }

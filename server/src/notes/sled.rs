@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use cookieless::GroupFlush;
 
-use super::{NoteStore, StoreError, StoredNote};
+use super::{NoteStore, NoteStoreError, StoredNote};
 
 /// Notes in the `notes` tree of the same sled database as the sessions and users, keyed by
 /// owner (length-prefixed) then id (big-endian), so that one owner's notes sort by id.
@@ -34,17 +34,17 @@ impl SledNotes {
     }
 }
 
-fn unavailable(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(error.to_string())
+fn unavailable(error: impl std::fmt::Display) -> NoteStoreError {
+    NoteStoreError::unavailable(error)
 }
 
-fn decode(bytes: &[u8]) -> Result<StoredNote, StoreError> {
+fn decode(bytes: &[u8]) -> Result<StoredNote, NoteStoreError> {
     serde_json::from_slice(bytes).map_err(unavailable)
 }
 
 #[async_trait]
 impl NoteStore for SledNotes {
-    async fn next_id(&self) -> Result<u64, StoreError> {
+    async fn next_id(&self) -> Result<u64, NoteStoreError> {
         // sled's ids grow monotonically, across restarts too.
         Ok(self.db.generate_id().map_err(unavailable)? + 1)
     }
@@ -54,7 +54,7 @@ impl NoteStore for SledNotes {
         owner: &str,
         offset: usize,
         limit: usize,
-    ) -> Result<(u64, Vec<StoredNote>), StoreError> {
+    ) -> Result<(u64, Vec<StoredNote>), NoteStoreError> {
         let prefix = Self::prefix(owner);
         let count = self.tree.scan_prefix(&prefix).count() as u64;
         let notes = self
@@ -68,7 +68,7 @@ impl NoteStore for SledNotes {
         Ok((count, notes))
     }
 
-    async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, StoreError> {
+    async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, NoteStoreError> {
         self.tree
             .get(Self::key(owner, id))
             .map_err(unavailable)?
@@ -76,7 +76,7 @@ impl NoteStore for SledNotes {
             .transpose()
     }
 
-    async fn put(&self, note: &StoredNote) -> Result<(), StoreError> {
+    async fn put(&self, note: &StoredNote) -> Result<(), NoteStoreError> {
         let value = serde_json::to_vec(note).map_err(unavailable)?;
         self.tree
             .insert(Self::key(&note.owner, note.id), value)
@@ -84,7 +84,7 @@ impl NoteStore for SledNotes {
         self.flush.flush().await.map_err(unavailable)
     }
 
-    async fn delete(&self, owner: &str, id: u64) -> Result<bool, StoreError> {
+    async fn delete(&self, owner: &str, id: u64) -> Result<bool, NoteStoreError> {
         let removed = self
             .tree
             .remove(Self::key(owner, id))

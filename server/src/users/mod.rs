@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub use self::memory::MemoryUsers;
 pub use self::redis::RedisUsers;
 pub use self::sled::SledUsers;
+use crate::redis_calls::RedisCallError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -27,6 +28,18 @@ pub enum UserStoreError {
     Missing,
     #[error("the user store is unavailable: {0}")]
     Unavailable(String),
+}
+
+impl UserStoreError {
+    pub fn unavailable(reason: impl std::fmt::Display) -> Self {
+        UserStoreError::Unavailable(reason.to_string())
+    }
+}
+
+impl From<RedisCallError> for UserStoreError {
+    fn from(error: RedisCallError) -> Self {
+        UserStoreError::unavailable(error)
+    }
 }
 
 #[async_trait]

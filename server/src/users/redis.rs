@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use cookieless::RedisPool;
 use redis::AsyncCommands;
 
-use crate::redis_calls::{bounded, unavailable};
+use crate::redis_calls::bounded;
 
 use super::{User, UserStore, UserStoreError};
 
@@ -29,7 +29,7 @@ impl RedisUsers {
 #[async_trait]
 impl UserStore for RedisUsers {
     async fn create(&self, user: &User) -> Result<(), UserStoreError> {
-        let value = serde_json::to_string(user).map_err(unavailable)?;
+        let value = serde_json::to_string(user).map_err(UserStoreError::unavailable)?;
         let mut connection = self.pool.get();
         let created: bool = bounded(connection.set_nx(self.key(&user.username), value)).await?;
         if created {
@@ -42,7 +42,7 @@ impl UserStore for RedisUsers {
     async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserStoreError> {
         let mut user = self.find(username).await?.ok_or(UserStoreError::Missing)?;
         user.password_hash = hash.to_string();
-        let value = serde_json::to_string(&user).map_err(unavailable)?;
+        let value = serde_json::to_string(&user).map_err(UserStoreError::unavailable)?;
         let mut connection = self.pool.get();
         let replaced: bool = bounded(
             redis::cmd("SET")
@@ -63,7 +63,7 @@ impl UserStore for RedisUsers {
         let mut connection = self.pool.get();
         let value: Option<String> = bounded(connection.get(self.key(username))).await?;
         value
-            .map(|value| serde_json::from_str(&value).map_err(unavailable))
+            .map(|value| serde_json::from_str(&value).map_err(UserStoreError::unavailable))
             .transpose()
     }
 }
