@@ -8,10 +8,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cookieless::{
-    now_millis, Data, MemoryStore, Record, RedisStore, Saved, SessionKey, SessionStore, SledStore,
-    Token,
-};
+use cookieless::store::{now_millis, Data, Record, Saved, SessionKey, SessionStore, Token};
+use cookieless::{MemoryStore, RedisStore, SledStore};
 use criterion::{criterion_group, criterion_main, Criterion};
 use tokio::runtime::Runtime;
 

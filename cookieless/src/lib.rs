@@ -86,3 +86,8 @@ pub use session::{Session, SessionInfo};
 #[cfg(feature = "sled")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sled")))]
 pub use sled_store::SledStore;
+
+// The crate README's example is compiled as a doctest, so that it cannot go stale.
+#[cfg(all(doctest, feature = "sled"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -18,8 +18,26 @@ use crate::token::SessionKey;
 
 /// The session of the current request.
 ///
-/// Cheap to clone; every clone is the same session. Nothing is read from the store until a
-/// method needs it, and nothing is written until the response is on its way out.
+/// An extractor: a handler behind a [`SessionLayer`](crate::SessionLayer) takes it as an
+/// argument. Cheap to clone; every clone is the same session. Nothing is read from the store
+/// until a method needs it, and nothing is written until the response is on its way out.
+///
+/// ```
+/// use cookieless::{Session, SessionError};
+///
+/// async fn add_to_cart(session: Session) -> Result<String, SessionError> {
+///     let mut cart: Vec<String> = session.get("cart").await?.unwrap_or_default();
+///     cart.push("tea".into());
+///     session.insert("cart", &cart).await?;
+///     Ok(format!("{} items", cart.len()))
+/// }
+/// ```
+///
+/// # Errors
+///
+/// Every method may fail with a [`SessionError`]: [`SessionError::Store`] when the store cannot
+/// be read, and the errors each method names. Returned from a handler, the error answers the
+/// request with its status.
 #[derive(Clone)]
 pub struct Session {
     inner: Arc<Inner>,
@@ -69,6 +87,17 @@ impl Session {
     }
 
     /// The value under `key`, if there is one.
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// let visits: u64 = session.get("visits").await?.unwrap_or(0);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Value`] when the stored value is not a `T`; [`SessionError::Store`] when
+    /// the store cannot be read.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         let value = self
             .with_loaded(|state| state.get(key).map(T::deserialize).transpose())
@@ -79,6 +108,17 @@ impl Session {
     /// Stores `value` under `key`. A value that would take the session past its size limit is
     /// refused with [`SessionError::TooLarge`] (413), and then none of this request's changes are
     /// saved.
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// session.insert("theme", "dark").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::TooLarge`] past the size cap, [`SessionError::Value`] when `value` does not
+    /// serialise to JSON, [`SessionError::Store`] when the store cannot be read.
     pub async fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<(), SessionError> {
         let value = serde_json::to_value(value)?;
         let limit = self.inner.config.max_size;
@@ -87,12 +127,35 @@ impl Session {
     }
 
     /// Removes the value under `key` and returns it.
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// let flash: Option<String> = session.remove("flash").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Value`] when the removed value is not a `T` (it is removed all the same);
+    /// [`SessionError::Store`] when the store cannot be read.
     pub async fn remove<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         let removed = self.with_loaded(|state| state.remove(key)).await?;
         Ok(removed.map(T::deserialize).transpose()?)
     }
 
-    /// Whether the session holds no values (and so will not be stored).
+    /// Whether the session holds no values (and so, without a principal, will not be stored).
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// if session.is_empty().await? {
+    ///     // A first visit, or one whose session ended.
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store cannot be read.
     pub async fn is_empty(&self) -> Result<bool, SessionError> {
         self.with_loaded(|state| !state.has_values()).await
     }
@@ -100,31 +163,87 @@ impl Session {
     /// Moves the session to a new token when the response is sent, keeping its values; the old
     /// token dies. Call it when the user's privileges change, as on login, so that a token known
     /// before the change is worthless after it.
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// session.rotate().await?;
+    /// session.set_principal(Some("ada")).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store cannot be read.
     pub async fn rotate(&self) -> Result<(), SessionError> {
         self.with_loaded(SessionState::rotate).await
     }
 
     /// Ends the session: its values and principal are dropped and its token dies. Values
-    /// inserted afterwards start a new session under a new token.
+    /// inserted afterwards start a new session under a new token. The response tells the client
+    /// to forget its token.
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// session.destroy().await?; // log out
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store cannot be read.
     pub async fn destroy(&self) -> Result<(), SessionError> {
         self.with_loaded(SessionState::destroy).await
     }
 
     /// Whose session this is: the user it was bound to with [`Session::set_principal`].
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// let logged_in = session.principal().await?.is_some();
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store cannot be read.
     pub async fn principal(&self) -> Result<Option<String>, SessionError> {
         self.with_loaded(|state| state.principal().map(|principal| principal.to_string()))
             .await
     }
 
     /// Binds the session to a user (on login), or unbinds it. A session with a principal is kept
-    /// even without values, and is listed among the principal's sessions.
+    /// even without values, and is listed among the principal's sessions. Rotate as well on a
+    /// login (see [`Session::rotate`]).
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// session.set_principal(None).await?; // logged out, but the visitor's values stay
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store cannot be read.
     pub async fn set_principal(&self, principal: Option<&str>) -> Result<(), SessionError> {
         self.with_loaded(|state| state.set_principal(principal))
             .await
     }
 
     /// Every live session of this session's principal (none without a principal), this one
-    /// marked `current`. This request's own changes show once its response is sent.
+    /// marked `current` and first, then the most recently used. This request's own changes show
+    /// once its response is sent.
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// for device in session.principal_sessions().await? {
+    ///     println!("{} last used at {} ms", device.id, device.last_seen);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store cannot be read or cannot list the sessions.
     pub async fn principal_sessions(&self) -> Result<Vec<SessionInfo>, SessionError> {
         let mut infos: Vec<SessionInfo> = self
             .principal_sessions_by_key()
@@ -141,7 +260,21 @@ impl Session {
     }
 
     /// Ends the principal's session with the public `id`; ending the current one is
-    /// [`Session::destroy`]. Returns whether there was such a session.
+    /// [`Session::destroy`]. Returns whether there was such a session: an id that is not one of
+    /// this principal's sessions ends nothing.
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// # let id = String::new();
+    /// if !session.end_principal_session(&id).await? {
+    ///     // 404: not one of this user's sessions.
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store cannot list or delete the sessions.
     pub async fn end_principal_session(&self, id: &str) -> Result<bool, SessionError> {
         let sessions = self.principal_sessions_by_key().await?;
         let Some((key, target)) = sessions.into_iter().find(|(_, info)| info.id == id) else {
@@ -155,7 +288,19 @@ impl Session {
         Ok(true)
     }
 
-    /// Ends every session of the principal but this one, returning how many ended.
+    /// Ends every session of the principal but this one, returning how many ended: "log out my
+    /// other devices".
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// let ended = session.end_other_principal_sessions().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store cannot list or delete the sessions; those ended
+    /// before the failure stay ended.
     pub async fn end_other_principal_sessions(&self) -> Result<usize, SessionError> {
         let mut ended = 0;
         for (key, info) in self.principal_sessions_by_key().await? {

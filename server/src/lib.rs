@@ -17,10 +17,8 @@ use std::time::Duration;
 
 use axum::routing::{any, get};
 use axum::{Json, Router};
-use cookieless::{
-    cors_layer, Expiry, MemoryStore, RedisPool, RedisStore, SessionLayer, SessionStore, SledStore,
-    REDIS_TIMEOUT,
-};
+use cookieless::store::{RedisPool, SessionStore};
+use cookieless::{cors_layer, Expiry, MemoryStore, RedisStore, SessionLayer, SledStore};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -37,7 +35,7 @@ pub enum StartError {
         source: sled::Error,
     },
     #[error(transparent)]
-    Store(#[from] cookieless::StoreError),
+    Store(#[from] cookieless::store::StoreError),
     #[error("cannot reach Redis at {url}: {reason}")]
     Redis { url: String, reason: String },
     #[error(transparent)]
@@ -71,7 +69,7 @@ impl App {
             idle: config.idle_timeout,
             absolute: config.absolute_timeout,
         };
-        let session_layer = SessionLayer::from_shared_store(sessions).with_expiry(expiry);
+        let session_layer = SessionLayer::new(sessions).with_expiry(expiry);
         session_layer.spawn_sweeper(sweep_period(expiry));
         // Only the API is behind the session layer: static files and the health check neither
         // need a session nor should answer 400 to a bad `X-Session`. `Router::layer` costs a boxed
@@ -152,7 +150,7 @@ impl Stores {
                     reason,
                 };
                 // One pool for the sessions and the demo's own data.
-                let pool = RedisPool::connect(url, RedisPool::DEFAULT_SIZE, REDIS_TIMEOUT)
+                let pool = RedisPool::connect(url, RedisPool::DEFAULT_SIZE, RedisStore::DEFAULT_TIMEOUT)
                     .await
                     .map_err(|error| redis_error(error.to_string()))?;
                 let prefix = &config.redis_prefix;

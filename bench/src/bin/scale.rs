@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use bench::cli::at_least;
 use bench::targets::{self, Check};
 use clap::Parser;
-use cookieless::{now_millis, Data, Record, SessionKey, SessionStore, SledStore, Token};
+use cookieless::store::{now_millis, Data, Record, SessionKey, SessionStore, StoreError, Token};
+use cookieless::SledStore;
 use rand::seq::IndexedRandom;
 
 #[derive(Parser)]
@@ -78,7 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .save(&keys[number], &record(number, now), None)
                     .await?;
             }
-            Ok::<_, cookieless::StoreError>(())
+            Ok::<_, StoreError>(())
         });
     }
     while let Some(result) = writers.join_next().await {

@@ -6,7 +6,8 @@ use app::validation::{password_errors, registration_errors};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use cookieless::{now_millis, Session};
+use cookieless::store::now_millis;
+use cookieless::Session;
 use http::StatusCode;
 
 use super::logged_in::LoggedIn;

@@ -27,7 +27,7 @@ pub struct StoredNote {
 impl StoredNote {
     /// A note written now.
     pub fn new(id: u64, owner: &str, title: &str, body: &str) -> Self {
-        let now = cookieless::now_millis();
+        let now = cookieless::store::now_millis();
         StoredNote {
             id,
             owner: owner.to_string(),
@@ -42,7 +42,7 @@ impl StoredNote {
     pub fn edit(&mut self, title: &str, body: &str) {
         self.title = title.to_string();
         self.body = body.to_string();
-        self.updated = cookieless::now_millis();
+        self.updated = cookieless::store::now_millis();
     }
 }
 

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use cookieless::RedisPool;
+use cookieless::store::RedisPool;
 use redis::AsyncCommands;
 
 use crate::redis_calls::bounded;

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use cookieless::GroupFlush;
+use cookieless::store::GroupFlush;
 
 use super::{User, UserStore, UserStoreError};
 
