@@ -31,6 +31,9 @@ mod session;
 #[cfg(feature = "sled")]
 mod sled_store;
 mod store;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod store_suite;
 mod sweep;
 mod token;
 mod waiters;
