@@ -1,5 +1,6 @@
 //! What the sled store promises beyond the store contract: the records it keeps decoded in
 //! memory never outlive a change made through any store over the same database.
+#![cfg(feature = "sled")]
 
 mod common;
 
