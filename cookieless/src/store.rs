@@ -49,3 +49,6 @@ pub use crate::sled_store::GroupFlush;
 pub use crate::token::{SessionKey, Token};
 
 pub use crate::session_store::{BoxError, Saved, SessionStore, StoreError};
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod store_suite;

@@ -9,7 +9,8 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Extension;
 use common::{request, Fixture, Gate, Transport};
-use cookieless::{Expiry, SessionStore, Token};
+use cookieless::store::{SessionStore, Token};
+use cookieless::Expiry;
 use serde_json::json;
 
 for_each_store_and_transport!(

@@ -1,12 +1,14 @@
 //! What the sled store promises beyond the store contract: the records it keeps decoded in
 //! memory never outlive a change made through any store over the same database.
+#![cfg(feature = "sled")]
 
 mod common;
 
 use common::record;
-use cookieless::{Saved, SessionStore, SledStore, Token};
+use cookieless::store::{Saved, SessionKey, SessionStore, Token};
+use cookieless::SledStore;
 
-async fn version(store: &SledStore, key: &cookieless::SessionKey) -> Option<u64> {
+async fn version(store: &SledStore, key: &SessionKey) -> Option<u64> {
     store.load(key).await.unwrap().map(|record| record.version)
 }
 

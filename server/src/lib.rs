@@ -150,9 +150,10 @@ impl Stores {
                     reason,
                 };
                 // One pool for the sessions and the demo's own data.
-                let pool = RedisPool::connect(url, RedisPool::DEFAULT_SIZE, RedisStore::DEFAULT_TIMEOUT)
-                    .await
-                    .map_err(|error| redis_error(error.to_string()))?;
+                let pool =
+                    RedisPool::connect(url, RedisPool::DEFAULT_SIZE, RedisStore::DEFAULT_TIMEOUT)
+                        .await
+                        .map_err(|error| redis_error(error.to_string()))?;
                 let prefix = &config.redis_prefix;
                 let sessions = RedisStore::new(pool.clone(), prefix.clone());
                 let users = RedisUsers::new(pool.clone(), prefix);

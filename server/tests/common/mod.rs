@@ -1,6 +1,10 @@
 //! A client that carries the session the way the SPA does, and ways to start the server.
 #![allow(dead_code)]
 
+// The library's tests and these find, start or skip Redis the same way.
+#[path = "../../../cookieless/tests/common/test_redis.rs"]
+mod test_redis;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -108,10 +112,16 @@ async fn read(response: reqwest::Response) -> Reply {
     }
 }
 
-/// The Redis server the tests share (`scripts/test` starts one and sets `REDIS_URL`).
-pub fn redis_url() -> String {
-    std::env::var("REDIS_URL")
-        .expect("REDIS_URL names no Redis server: run scripts/test, which starts one, or set it")
+/// The Redis server the tests share: `REDIS_URL`, or a throwaway one this test binary starts;
+/// `None` once the test is reported skipped for want of either.
+pub fn redis_url() -> Option<String> {
+    test_redis::url()
+}
+
+/// Whether `redis-server` can be run, for a test that starts and stops its own; a test told no
+/// is reported skipped.
+pub fn redis_server_installed() -> bool {
+    test_redis::server_installed()
 }
 
 /// A Redis key prefix no other test uses.
