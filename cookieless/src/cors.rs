@@ -12,6 +12,22 @@ use crate::request_header::X_SESSION;
 /// to send a custom request header unless the preflight allows it, so both are needed. Origins are
 /// matched exactly; there is no wildcard and no echo of an unlisted origin. An empty list allows no
 /// cross-origin caller at all.
+///
+/// Put it outside the session layer, so that preflight requests are answered before any session
+/// work:
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use cookieless::{cors_layer, MemoryStore, SessionLayer};
+/// use tower::ServiceBuilder;
+///
+/// # fn main() -> Result<(), http::header::InvalidHeaderValue> {
+/// let app = ServiceBuilder::new()
+///     .layer(cors_layer(["https://app.example.com".parse()?]))
+///     .layer(SessionLayer::new(MemoryStore::new()))
+///     .service(Router::new().route("/api/me", get(|| async { "me" })));
+/// # Ok(()) }
+/// ```
 pub fn cors_layer(origins: impl IntoIterator<Item = HeaderValue>) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))

@@ -12,7 +12,18 @@ pub fn now_millis() -> Millis {
         .map_or(0, |d| d.as_millis() as Millis)
 }
 
-/// How long a session lives.
+/// How long a session lives: it dies at the earlier of its idle and absolute deadlines.
+///
+/// ```
+/// use std::time::Duration;
+/// use cookieless::Expiry;
+///
+/// let expiry = Expiry {
+///     idle: Duration::from_secs(30 * 60),
+///     ..Expiry::default()
+/// };
+/// assert_eq!(expiry.absolute, Duration::from_secs(30 * 24 * 60 * 60));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expiry {
     /// A session not used for this long is dead.

@@ -1,5 +1,11 @@
 //! One lock per live session, so that requests on the same session within this process run their
 //! session work one after another.
+//!
+//! Why it exists: without it, two concurrent read-modify-writes of one session (two quick
+//! clicks on a counter) would both read the same value and one update would be lost, or merge
+//! by key across the conditional write and still lose it. The table holds only the locks in use,
+//! so it neither grows with the number of sessions nor allocates on the uncontended path, which
+//! the layer benchmark measures.
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;

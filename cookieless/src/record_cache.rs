@@ -1,4 +1,9 @@
 //! Decoded records of recently used sessions, in front of a store that keeps them encoded.
+//!
+//! Why it exists: without it every read of a sled session is a tree lookup and a JSON parse; with
+//! it a sled read costs about what a memory-store read costs (`docs/benchmarks.md`, "The sled
+//! store keeps decoded records in memory"). What would break if it were done carelessly: a logout or revocation that a
+//! cached copy outlives. Hence the coherence rule below.
 
 use std::sync::{Mutex, MutexGuard};
 

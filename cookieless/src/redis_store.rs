@@ -53,7 +53,17 @@ end
 return 1
 ";
 
-/// Sessions as Redis hashes under `{prefix}session:{sha256 of the token}`.
+/// Sessions as Redis hashes under `{prefix}session:{sha256 of the token}`, shared by every
+/// server instance that uses the same Redis and prefix.
+///
+/// ```no_run
+/// use cookieless::{RedisStore, SessionLayer};
+///
+/// # async fn run() -> Result<(), cookieless::store::StoreError> {
+/// let store = RedisStore::connect("redis://127.0.0.1:6379/0", "myapp:").await?;
+/// let layer = SessionLayer::new(store);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct RedisStore {
     pool: RedisPool,
@@ -71,6 +81,12 @@ impl RedisStore {
     /// Connects a pool of [`RedisPool::DEFAULT_SIZE`] connections to `url`
     /// (`redis://host:port/db`). Once connected, the store reconnects by itself whenever Redis
     /// comes back after an outage.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] for a malformed URL or a refused connection, and
+    /// [`StoreError::Timeout`] when Redis does not answer within
+    /// [`RedisStore::DEFAULT_TIMEOUT`].
     pub async fn connect(url: &str, prefix: impl Into<String>) -> Result<Self, StoreError> {
         let pool = RedisPool::connect(url, RedisPool::DEFAULT_SIZE, Self::DEFAULT_TIMEOUT).await?;
         Ok(Self::new(pool, prefix))

@@ -1,8 +1,8 @@
 //! A request's session state: the record as it was read, and the changes the handler made to it.
 //!
-//! [`SessionState`] is the one owner of that state. Handlers change it only through
-//! [`Session`](crate::Session), which calls the methods here; [`decide`](crate::decide) reads it
-//! to choose what the end of the request does, and [`commit`](crate::commit) carries that out.
+//! [`SessionState`] is the one owner of that state. Handlers change it only through `Session`,
+//! which calls the methods here; `decide.rs` reads it to choose what the end of the request does,
+//! and `commit.rs` carries that out.
 //!
 //! The changes form a small state machine, from the record as read (or nothing):
 //!
