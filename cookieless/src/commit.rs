@@ -22,7 +22,7 @@ const SAVE_ATTEMPTS: usize = 4;
 /// Writes what `decision` asks for, returning what the response tells the client. A decision
 /// that needs no store ([`Decision::Nothing`], [`Decision::Refuse`]) is answered as decided.
 ///
-/// `user_agent` is the request's, recorded with a session it begins.
+/// `user_agent` is the request's, recorded with a session it begins ([`Decision::Create`]).
 pub(crate) async fn commit(
     config: &LayerConfig,
     state: SessionState,

@@ -81,7 +81,11 @@ fn finish_with(session: &Session, state: Option<SessionState>, response: Respons
         decision => {
             let session = session.clone();
             Finish::Later(Box::pin(async move {
-                let user_agent = session.request_user_agent();
+                // Recorded only with a session this request begins.
+                let user_agent = match decision {
+                    Decision::Create => session.request_user_agent(),
+                    _ => None,
+                };
                 match commit(session.config(), state, decision, user_agent).await {
                     Ok(outcome) => stamp(response, outcome),
                     Err(error) => error.into_response(),

@@ -1,7 +1,7 @@
 //! The embedded, durable store: sessions in a tree of a sled database, flushed to disk before the
 //! response that changed them is sent.
 
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
@@ -278,11 +278,12 @@ fn shared_cache(tree: &sled::Tree, capacity: usize) -> Arc<RecordCache> {
 /// next one, so many concurrent writers pay for a few fsyncs instead of one each.
 ///
 /// Its background task starts on the first flush, on the runtime that asks for it, so that a
-/// store can be made anywhere.
+/// store can be made anywhere; if that runtime has shut down since, the next flush starts it
+/// again on its own.
 #[derive(Clone)]
 pub struct GroupFlush {
     db: sled::Db,
-    requests: Arc<OnceLock<mpsc::UnboundedSender<FlushWaiter>>>,
+    requests: Arc<Mutex<Option<mpsc::UnboundedSender<FlushWaiter>>>>,
 }
 
 /// Told how the flush that covered its writes went.
@@ -320,19 +321,33 @@ impl GroupFlush {
         requests
     }
 
+    /// The running flush task's queue, started anew if there is none.
+    fn requests(&self) -> mpsc::UnboundedSender<FlushWaiter> {
+        // Nothing panics while holding it.
+        let mut requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &*requests {
+            Some(running) if !running.is_closed() => running.clone(),
+            _ => requests.insert(Self::start(self.db.clone())).clone(),
+        }
+    }
+
     /// Returns once every write made to the database before the call is on disk.
     ///
     /// # Errors
     ///
     /// [`StoreError::Backend`] when sled cannot flush (a full or failing disk), or when the flush
-    /// task has stopped with the runtime that started it.
+    /// task has stopped.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime, when it has to start its task.
     pub async fn flush(&self) -> Result<(), StoreError> {
         let (done, result) = oneshot::channel();
         let stopped = || StoreError::backend("the flush task has stopped");
-        self.requests
-            .get_or_init(|| Self::start(self.db.clone()))
-            .send(done)
-            .map_err(|_| stopped())?;
+        self.requests().send(done).map_err(|_| stopped())?;
         result
             .await
             .map_err(|_| stopped())?

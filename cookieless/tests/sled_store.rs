@@ -92,3 +92,21 @@ async fn reopen(path: &std::path::Path) -> sled::Db {
     }
     panic!("the database stayed locked after its stores were dropped");
 }
+
+/// A store made outside any runtime works in one, and keeps working in the next runtime after the
+/// first has shut down (its flush task is started again), as stores shared by tests do.
+#[test]
+fn a_store_made_outside_a_runtime_outlives_the_runtimes_that_use_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path()).unwrap();
+    let store = SledStore::new(&db).unwrap();
+    let key = Token::generate().key();
+    for (version, expected) in [(1, None), (2, Some(1))] {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let saved = runtime.block_on(store.save(&key, &record(version, u64::MAX, 1), expected));
+        assert_eq!(saved.unwrap(), Saved::Written, "in runtime {version}");
+    }
+}

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use axum::routing::{any, get};
 use axum::{Json, Router};
-use cookieless::store::{RedisPool, SessionStore};
+use cookieless::store::RedisPool;
 use cookieless::{cors_layer, Expiry, MemoryStore, RedisStore, SessionLayer, SledStore};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -69,7 +69,7 @@ impl App {
             idle: config.idle_timeout,
             absolute: config.absolute_timeout,
         };
-        let session_layer = SessionLayer::new(sessions).with_expiry(expiry);
+        let session_layer = sessions.with_expiry(expiry);
         session_layer.spawn_sweeper(sweep_period(expiry));
         // Only the API is behind the session layer: static files and the health check neither
         // need a session nor should answer 400 to a bad `X-Session`. `Router::layer` costs a boxed
@@ -112,7 +112,8 @@ impl App {
 
 /// Where sessions and the demo's users live, as `--store` says.
 struct Stores {
-    sessions: Arc<dyn SessionStore>,
+    /// The session layer over the session store.
+    sessions: SessionLayer,
     users: Arc<dyn UserStore>,
     notes: Arc<dyn NoteStore>,
     /// The sled database to flush on shutdown, with `--store sled`.
@@ -132,14 +133,14 @@ impl Stores {
                 let users = SledUsers::new(&db, sessions.group_flush()).map_err(database_error)?;
                 let notes = SledNotes::new(&db, sessions.group_flush()).map_err(database_error)?;
                 Ok(Stores {
-                    sessions: Arc::new(sessions),
+                    sessions: SessionLayer::new(sessions),
                     users: Arc::new(users),
                     notes: Arc::new(notes),
                     db: Some(db),
                 })
             }
             StoreKind::Memory => Ok(Stores {
-                sessions: Arc::new(MemoryStore::new()),
+                sessions: SessionLayer::new(MemoryStore::new()),
                 users: Arc::new(MemoryUsers::default()),
                 notes: Arc::new(MemoryNotes::default()),
                 db: None,
@@ -159,7 +160,7 @@ impl Stores {
                 let users = RedisUsers::new(pool.clone(), prefix);
                 let notes = RedisNotes::new(pool, prefix);
                 Ok(Stores {
-                    sessions: Arc::new(sessions),
+                    sessions: SessionLayer::new(sessions),
                     users: Arc::new(users),
                     notes: Arc::new(notes),
                     db: None,
