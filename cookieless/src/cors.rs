@@ -25,7 +25,7 @@ use crate::request_header::X_SESSION;
 /// let app = ServiceBuilder::new()
 ///     .layer(cors_layer(["https://app.example.com".parse()?]))
 ///     .layer(SessionLayer::new(MemoryStore::new()))
-///     .service(Router::new().route("/api/me", get(|| async { "me" })));
+///     .service(Router::<()>::new().route("/api/me", get(|| async { "me" })));
 /// # Ok(()) }
 /// ```
 pub fn cors_layer(origins: impl IntoIterator<Item = HeaderValue>) -> CorsLayer {
