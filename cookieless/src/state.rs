@@ -71,13 +71,18 @@ impl SessionState {
 
     /// The live session `record`, read under `lock` at `stored.read_at`.
     pub(crate) fn loaded(lock: SessionLock, stored: Stored, record: Record) -> Self {
+        // Every field named, not `..Self::new()`: that would allocate empty data only to drop it,
+        // on every request that presents a live token.
         SessionState {
             _lock: Some(lock),
             stored: Some(stored),
             data: record.data,
+            changed: BTreeSet::new(),
+            rotate: false,
+            refused: false,
             principal: record.principal,
+            principal_changed: false,
             user_agent: record.user_agent,
-            ..Self::new()
         }
     }
 
