@@ -2,10 +2,10 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::test_redis::{free_port, wait_for_pong};
 use common::{redis_server_installed, redis_url, unique_prefix, ServerProcess};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -90,14 +90,7 @@ impl OwnRedis {
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server starts");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_pong(port);
         OwnRedis { port, child }
     }
 
@@ -113,14 +106,6 @@ impl Drop for OwnRedis {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test]

@@ -99,7 +99,8 @@ impl Throwaway {
     }
 }
 
-fn free_port() -> u16 {
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free loopback port")
@@ -108,7 +109,7 @@ fn free_port() -> u16 {
 
 /// Waits until a Redis server answers on `port`: a bare connect could reach whatever else took
 /// the port first.
-fn wait_for_pong(port: u16) {
+pub fn wait_for_pong(port: u16) {
     let started = Instant::now();
     while !answers_ping(port) {
         assert!(

@@ -3,7 +3,7 @@
 
 // The library's tests and these find, start or skip Redis the same way.
 #[path = "../../../cookieless/tests/common/test_redis.rs"]
-mod test_redis;
+pub mod test_redis;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
