@@ -11,27 +11,35 @@ use crate::data::Data;
 use crate::decide::{Decision, Outcome};
 use crate::error::SessionError;
 use crate::expiry::Millis;
+use crate::new_sessions::Charge;
 use crate::record::Record;
-use crate::session_store::Saved;
+use crate::session_store::{Saved, StoreError};
 use crate::state::{SessionState, Stored};
-use crate::token::Token;
+use crate::token::{SessionKey, Token};
 
 /// Times a change is replayed onto a record another process wrote meanwhile before giving up.
 const SAVE_ATTEMPTS: usize = 4;
 
+/// What a request that begins a session ([`Decision::Create`]) brings to it.
+#[derive(Default)]
+pub(crate) struct Newcomer {
+    /// The request's `User-Agent`, recorded with the session.
+    pub(crate) user_agent: Option<Arc<str>>,
+    /// Whether the request has paid for a brand-new session yet.
+    pub(crate) charge: Charge,
+}
+
 /// Writes what `decision` asks for, returning what the response tells the client. A decision
 /// that needs no store ([`Decision::Nothing`], [`Decision::Refuse`]) is answered as decided.
-///
-/// `user_agent` is the request's, recorded with a session it begins ([`Decision::Create`]).
 pub(crate) async fn commit(
     config: &LayerConfig,
     state: SessionState,
     decision: Decision,
-    user_agent: Option<Arc<str>>,
+    newcomer: Newcomer,
 ) -> Result<Outcome, SessionError> {
     match (decision, state.stored()) {
         (Decision::Nothing(outcome) | Decision::Refuse(outcome), _) => Ok(outcome),
-        (Decision::Create, _) => create(config, &state, user_agent).await,
+        (Decision::Create, _) => create(config, &state, newcomer).await,
         (Decision::Delete, Some(stored)) => {
             config.store.delete(&stored.key).await?;
             Ok(Outcome::Clear)
@@ -49,15 +57,20 @@ pub(crate) async fn commit(
 async fn create(
     config: &LayerConfig,
     state: &SessionState,
-    user_agent: Option<Arc<str>>,
+    newcomer: Newcomer,
 ) -> Result<Outcome, SessionError> {
+    if let (None, Some(budget), Charge::Due(client)) =
+        (state.stored(), &config.new_sessions, newcomer.charge)
+    {
+        budget.charge(client)?;
+    }
     // No size check here: `insert` refuses any value that would pass the cap, and a session
     // read back unchanged must stay readable even if the cap was lowered since it was written.
     let token = Token::generate();
     let now = config.clock.now();
     let identity = Identity {
         principal: state.principal().cloned(),
-        user_agent,
+        user_agent: newcomer.user_agent,
     };
     let record = new_record(config, 1, now, now, state.data().clone(), identity);
     if config.store.save(&token.key(), &record, None).await? == Saved::Conflict {
@@ -66,7 +79,46 @@ async fn create(
     if let Some(previous) = state.stored() {
         config.store.delete(&previous.key).await?;
     }
+    end_sessions_over_cap(config, state, &token.key()).await;
     Ok(Outcome::Set(token))
+}
+
+/// When the request bound the session to a principal, ends that principal's least recently used
+/// sessions beyond the layer's cap, never `current`.
+async fn end_sessions_over_cap(config: &LayerConfig, state: &SessionState, current: &SessionKey) {
+    let (Some(max), Some(principal), true) = (
+        config.max_sessions_per_principal,
+        state.principal(),
+        state.principal_changed(),
+    ) else {
+        return;
+    };
+    let ended = async {
+        let mut sessions = config
+            .store
+            .principal_sessions(principal, config.clock.now())
+            .await?;
+        sessions.retain(|(key, _)| key != current);
+        // Room for `current` as well.
+        let excess = (sessions.len() + 1).saturating_sub(max);
+        sessions.sort_by_key(|(_, record)| record.last_seen);
+        for (key, _) in &sessions[..excess] {
+            config.store.delete(key).await?;
+        }
+        Ok::<usize, StoreError>(excess)
+    }
+    .await;
+    match ended {
+        Ok(0) => {}
+        Ok(ended) => tracing::info!(
+            event = "sessions_over_cap_ended",
+            principal = %principal,
+            ended,
+            "a login ended the principal's least recently used sessions"
+        ),
+        // The login itself succeeded; the next one tries again.
+        Err(error) => tracing::warn!(%error, "could not end sessions over the principal's cap"),
+    }
 }
 
 /// Writes back when an unchanged session was last used.
@@ -109,6 +161,7 @@ async fn update(
     for _ in 0..SAVE_ATTEMPTS {
         let record = new_record(config, version + 1, created, now, data, identity.clone());
         if config.store.save(key, &record, Some(version)).await? == Saved::Written {
+            end_sessions_over_cap(config, state, key).await;
             return Ok(Outcome::Set(stored.token.clone()));
         }
         // Another process wrote or deleted the session since it was read.
@@ -174,7 +227,9 @@ fn new_record(
         version,
         created,
         last_seen: now,
-        expires: config.expiry.deadline(created, now),
+        expires: config
+            .expiry
+            .deadline(created, now, identity.principal.is_some()),
         data,
         principal: identity.principal,
         user_agent: identity.user_agent,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::expiry::Expiry;
 use crate::locks::SessionLocks;
+use crate::new_sessions::NewSessionBudget;
 use crate::session_store::SessionStore;
 
 /// The layer's settings and the lock table, shared by every request through one pointer.
@@ -17,4 +18,9 @@ pub(crate) struct LayerConfig {
     /// One table for every service the layer wraps, so that requests to different routes on the
     /// same session are serialised too.
     pub(crate) locks: Arc<SessionLocks>,
+    /// The budget of new sessions per client address, if the layer has one. Shared like `locks`.
+    pub(crate) new_sessions: Option<Arc<NewSessionBudget>>,
+    /// How many live sessions one principal may have; a login beyond it ends the least recently
+    /// used.
+    pub(crate) max_sessions_per_principal: Option<usize>,
 }

@@ -1,5 +1,7 @@
 //! CORS for a browser app served from another origin than the API.
 
+use std::time::Duration;
+
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -40,4 +42,6 @@ pub fn cors_layer(origins: impl IntoIterator<Item = HeaderValue>) -> CorsLayer {
         ])
         .allow_headers([X_SESSION.clone(), CONTENT_TYPE, ACCEPT])
         .expose_headers([X_SESSION.clone()])
+        // Without it, browsers send a preflight before every call with the header.
+        .max_age(Duration::from_secs(600))
 }

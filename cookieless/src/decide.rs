@@ -54,7 +54,7 @@ pub(crate) fn decide(state: &SessionState, presented: &Presented, expiry: &Expir
         Decision::Create
     } else if !state.changed().is_empty() || state.principal_changed() {
         Decision::Update
-    } else if touch_due(stored, expiry) {
+    } else if touch_due(stored, expiry, state.principal().is_some()) {
         Decision::Touch
     } else {
         Decision::Nothing(Outcome::Set(stored.token.clone()))
@@ -72,8 +72,8 @@ pub(crate) fn answer_unchanged(live: Option<&Stored>, presented: &Presented) -> 
 }
 
 /// Whether a session read without changes was last seen so long ago that it is written back.
-fn touch_due(stored: &Stored, expiry: &Expiry) -> bool {
-    stored.read_at.saturating_sub(stored.last_seen) >= expiry.touch_interval()
+fn touch_due(stored: &Stored, expiry: &Expiry, signed_in: bool) -> bool {
+    stored.read_at.saturating_sub(stored.last_seen) >= expiry.touch_interval(signed_in)
 }
 
 #[cfg(test)]

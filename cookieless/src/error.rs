@@ -1,7 +1,9 @@
 //! Errors a handler can meet when it uses the session, and how they answer the client.
 
+use std::time::Duration;
+
 use axum::response::{IntoResponse, Response};
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, StatusCode};
 
 use crate::session_store::StoreError;
@@ -17,6 +19,11 @@ use crate::session_store::StoreError;
 ///
 /// let response = SessionError::TooLarge { limit: 1024 }.into_response();
 /// assert_eq!(response.status(), 413);
+///
+/// let wait = std::time::Duration::from_millis(1_500);
+/// let response = SessionError::RateLimited { retry_after: wait }.into_response();
+/// assert_eq!(response.status(), 429);
+/// assert_eq!(response.headers()["retry-after"], "2");
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -38,6 +45,14 @@ pub enum SessionError {
     /// A value could not be serialised, or a stored value is not of the type asked for (500).
     #[error("a session value could not be converted: {0}")]
     Value(#[from] serde_json::Error),
+    /// The client has begun too many sessions lately (429): a request that would begin another
+    /// is refused, and nothing of it is stored. See
+    /// [`SessionLayer::with_new_session_limit`](crate::SessionLayer::with_new_session_limit).
+    #[error("too many new sessions from this address; retry in {} s", retry_after_secs(*.retry_after))]
+    RateLimited {
+        /// How long until the client's budget allows another session.
+        retry_after: Duration,
+    },
     /// The handler was reached without going through a [`SessionLayer`](crate::SessionLayer)
     /// (500): a mistake in how the app is assembled.
     #[error("no session layer is installed in front of this handler")]
@@ -50,6 +65,7 @@ impl SessionError {
         match self {
             SessionError::Store(_) | SessionError::Contention => StatusCode::SERVICE_UNAVAILABLE,
             SessionError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            SessionError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             SessionError::Value(_) | SessionError::MissingLayer => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -66,10 +82,26 @@ impl IntoResponse for SessionError {
         let detail = match &self {
             SessionError::Store(_) => "The session store is unavailable. Try again shortly.".into(),
             SessionError::Contention => "The session is busy. Try again.".into(),
+            SessionError::RateLimited { retry_after } => format!(
+                "Too many new sessions from your address. Try again in {} seconds.",
+                retry_after_secs(*retry_after)
+            ),
             other => other.to_string(),
         };
-        json_error(status, &detail)
+        let mut response = json_error(status, &detail);
+        if let SessionError::RateLimited { retry_after } = self {
+            response.headers_mut().insert(
+                RETRY_AFTER,
+                HeaderValue::from(retry_after_secs(retry_after)),
+            );
+        }
+        response
     }
+}
+
+/// A wait as `Retry-After` gives it: whole seconds, rounded up, at least one.
+fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 /// The body of every answer the library gives by itself: `{"detail": "..."}`.

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use http::header::CACHE_CONTROL;
 use http::HeaderValue;
 
-use crate::commit::commit;
+use crate::commit::{commit, Newcomer};
 use crate::decide::{answer_unchanged, decide, Decision, Outcome};
 use crate::lazy_state::StillLoading;
 use crate::request_header::{Presented, X_SESSION};
@@ -81,12 +81,15 @@ fn finish_with(session: &Session, state: Option<SessionState>, response: Respons
         decision => {
             let session = session.clone();
             Finish::Later(Box::pin(async move {
-                // Recorded only with a session this request begins.
-                let user_agent = match decision {
-                    Decision::Create => session.request_user_agent(),
-                    _ => None,
+                // Asked for only when this request begins a session.
+                let newcomer = match decision {
+                    Decision::Create => Newcomer {
+                        user_agent: session.request_user_agent(),
+                        charge: session.charge(),
+                    },
+                    _ => Newcomer::default(),
                 };
-                match commit(session.config(), state, decision, user_agent).await {
+                match commit(session.config(), state, decision, newcomer).await {
                     Ok(outcome) => stamp(response, outcome),
                     Err(error) => error.into_response(),
                 }

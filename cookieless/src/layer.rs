@@ -18,7 +18,8 @@ use crate::config::LayerConfig;
 use crate::expiry::Expiry;
 use crate::finish::{finish, Finish};
 use crate::locks::SessionLocks;
-use crate::request_header::read_request;
+use crate::new_sessions::{Charge, NewSessionBudget, NewSessionLimit};
+use crate::request_header::{read_request, Presented};
 use crate::session::Session;
 use crate::session_store::SessionStore;
 use crate::sweep;
@@ -60,6 +61,8 @@ pub struct SessionLayer {
     // One table for every service this layer wraps, so that requests to different routes on the
     // same session are serialised too.
     locks: Arc<SessionLocks>,
+    new_sessions: Option<(NewSessionLimit, Arc<NewSessionBudget>)>,
+    max_sessions_per_principal: Option<usize>,
 }
 
 impl SessionLayer {
@@ -83,10 +86,13 @@ impl SessionLayer {
             clock: Clock::default(),
             max_size: Self::DEFAULT_MAX_SIZE,
             locks: Arc::default(),
+            new_sessions: None,
+            max_sessions_per_principal: None,
         }
     }
 
-    /// Sets the idle and absolute timeouts (default: 2 weeks idle, 30 days absolute).
+    /// Sets the idle and absolute timeouts (default: 2 weeks idle, 1 day idle for a session
+    /// nobody is logged in to, 30 days absolute).
     ///
     /// ```
     /// use std::time::Duration;
@@ -94,6 +100,7 @@ impl SessionLayer {
     ///
     /// let layer = SessionLayer::new(MemoryStore::new()).with_expiry(Expiry {
     ///     idle: Duration::from_secs(30 * 60),
+    ///     anonymous_idle: Duration::from_secs(10 * 60),
     ///     absolute: Duration::from_secs(12 * 60 * 60),
     /// });
     /// ```
@@ -105,6 +112,49 @@ impl SessionLayer {
     /// Judges expiry by `clock` instead of the system clock: for tests that move time forward.
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self.new_sessions = self.new_sessions.take().map(|(limit, _)| {
+            let budget = Arc::new(NewSessionBudget::new(&limit, self.clock.clone()));
+            (limit, budget)
+        });
+        self
+    }
+
+    /// Limits how many sessions one client address may begin (default: no limit).
+    ///
+    /// A request without a live token that writes (any method but `GET`, `HEAD`, `OPTIONS` and
+    /// `TRACE`) takes one from its address's budget before its handler runs; beyond the budget it
+    /// is answered `429` with `Retry-After` and `{"detail"}`, and its handler does not run. Any
+    /// other request that begins a session (one that presented a dead token, or a read that
+    /// stores a value) takes one when it is saved, and is answered the same way, with nothing
+    /// stored, if there is none left.
+    ///
+    /// The client's address comes from axum's `ConnectInfo<SocketAddr>` (serve the app with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`), or from a proxy's header
+    /// ([`ClientAddress`](crate::ClientAddress)). Requests without an address share one budget.
+    ///
+    /// ```
+    /// use cookieless::{MemoryStore, NewSessionLimit, SessionLayer};
+    ///
+    /// let limit = NewSessionLimit::per_minute(60).expect("not zero");
+    /// let layer = SessionLayer::new(MemoryStore::new()).with_new_session_limit(limit);
+    /// ```
+    pub fn with_new_session_limit(mut self, limit: NewSessionLimit) -> Self {
+        let budget = Arc::new(NewSessionBudget::new(&limit, self.clock.clone()));
+        self.new_sessions = Some((limit, budget));
+        self
+    }
+
+    /// Caps the live sessions of one principal (default: no cap). When a session is bound to a
+    /// principal that already has `max` (a login on yet another device), that principal's least
+    /// recently used session ends.
+    ///
+    /// ```
+    /// use cookieless::{MemoryStore, SessionLayer};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new()).with_max_sessions_per_principal(100);
+    /// ```
+    pub fn with_max_sessions_per_principal(mut self, max: usize) -> Self {
+        self.max_sessions_per_principal = Some(max.max(1));
         self
     }
 
@@ -157,6 +207,8 @@ impl<S> Layer<S> for SessionLayer {
                 clock: self.clock.clone(),
                 max_size: self.max_size,
                 locks: self.locks.clone(),
+                new_sessions: self.new_sessions.as_ref().map(|(_, budget)| budget.clone()),
+                max_sessions_per_principal: self.max_sessions_per_principal,
             }),
         }
     }
@@ -188,17 +240,24 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let presented = match read_request(request.headers()) {
             Ok(presented) => presented,
-            Err(refusal) => {
-                let response = refusal.into_response();
-                return SessionFuture {
-                    step: Step::Answering {
-                        answer: Box::pin(std::future::ready(response)),
-                    },
-                };
+            Err(refusal) => return SessionFuture::refused(refusal.into_response()),
+        };
+        let charge = match &self.config.new_sessions {
+            None => Charge::Free,
+            Some(budget) => {
+                let client = budget.client(&request);
+                if matches!(presented, Presented::Token(_)) || request.method().is_safe() {
+                    Charge::Due(client)
+                } else {
+                    match budget.charge(client) {
+                        Ok(()) => Charge::Paid,
+                        Err(error) => return SessionFuture::refused(error.into_response()),
+                    }
+                }
             }
         };
         let user_agent = request.headers().get(http::header::USER_AGENT).cloned();
-        let session = Session::new(self.config.clone(), presented, user_agent);
+        let session = Session::new(self.config.clone(), presented, user_agent, charge);
         request.extensions_mut().insert(session.clone());
 
         // The clone may not be ready; the instance that `poll_ready` prepared is the one to call.
@@ -233,6 +292,17 @@ pin_project! {
         Answering {
             answer: Pin<Box<dyn Future<Output = Response<Body>> + Send>>,
         },
+    }
+}
+
+impl<F> SessionFuture<F> {
+    /// A request the layer answers itself, without running the handler.
+    fn refused(response: Response<Body>) -> Self {
+        SessionFuture {
+            step: Step::Answering {
+                answer: Box::pin(std::future::ready(response)),
+            },
+        }
     }
 }
 

@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod client_address;
 mod clock;
 mod commit;
 mod config;
@@ -54,6 +55,7 @@ mod layer;
 mod lazy_state;
 mod locks;
 mod memory_store;
+mod new_sessions;
 mod record;
 #[cfg(feature = "sled")]
 mod record_cache;
@@ -72,12 +74,14 @@ mod sweep;
 mod token;
 mod waiters;
 
+pub use client_address::ClientAddress;
 pub use clock::Clock;
 pub use cors::cors_layer;
 pub use error::SessionError;
 pub use expiry::Expiry;
 pub use layer::{SessionFuture, SessionLayer, SessionService};
 pub use memory_store::MemoryStore;
+pub use new_sessions::NewSessionLimit;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_store::RedisStore;

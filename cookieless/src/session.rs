@@ -12,6 +12,7 @@ use crate::config::LayerConfig;
 use crate::error::SessionError;
 use crate::expiry::Millis;
 use crate::lazy_state::{LazyState, StillLoading};
+use crate::new_sessions::Charge;
 use crate::request_header::Presented;
 use crate::state::{SessionState, Stored};
 use crate::token::SessionKey;
@@ -49,6 +50,8 @@ struct Inner {
     /// The request's `User-Agent`, recorded with sessions it begins. Kept as the header (a
     /// shared buffer, no copy) since most requests begin no session.
     user_agent: Option<HeaderValue>,
+    /// Whether a session this request begins is paid for.
+    charge: Charge,
     state: LazyState<SessionState>,
 }
 
@@ -75,12 +78,14 @@ impl Session {
         config: Arc<LayerConfig>,
         presented: Presented,
         user_agent: Option<HeaderValue>,
+        charge: Charge,
     ) -> Self {
         Session {
             inner: Arc::new(Inner {
                 config,
                 presented,
                 user_agent,
+                charge,
                 state: LazyState::new(),
             }),
         }
@@ -354,6 +359,10 @@ impl Session {
 
     pub(crate) fn presented(&self) -> &Presented {
         &self.inner.presented
+    }
+
+    pub(crate) fn charge(&self) -> Charge {
+        self.inner.charge
     }
 
     pub(crate) fn request_user_agent(&self) -> Option<Arc<str>> {

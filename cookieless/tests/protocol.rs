@@ -300,6 +300,7 @@ async fn the_size_cap_is_configurable(fixture: Fixture, transport: Transport) {
 fn short(idle_ms: u64, absolute_ms: u64) -> Expiry {
     Expiry {
         idle: Duration::from_millis(idle_ms),
+        anonymous_idle: Duration::from_millis(idle_ms),
         absolute: Duration::from_millis(absolute_ms),
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use http::HeaderValue;
+use http::{HeaderName, HeaderValue};
 
 #[derive(Clone, Debug, Parser)]
 #[command(
@@ -34,6 +34,10 @@ pub struct Config {
     #[arg(long, env = "COOKIELESS_IDLE_TIMEOUT", default_value = "14days", value_parser = positive_duration)]
     pub idle_timeout: Duration,
 
+    /// A session nobody is logged in to ends when unused this long (at most --idle-timeout).
+    #[arg(long, env = "COOKIELESS_ANONYMOUS_IDLE_TIMEOUT", default_value = "1day", value_parser = positive_duration)]
+    pub anonymous_idle_timeout: Duration,
+
     /// A session ends this long after it began, however busy (e.g. `12h`, `30days`).
     #[arg(long, env = "COOKIELESS_ABSOLUTE_TIMEOUT", default_value = "30days", value_parser = positive_duration)]
     pub absolute_timeout: Duration,
@@ -46,6 +50,53 @@ pub struct Config {
     /// Folder of the built SPA, served at `/` with `index.html` for client-side routes.
     #[arg(long, env = "COOKIELESS_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+
+    /// New sessions one client address may begin per minute (`0`: no limit, for load tests).
+    #[arg(long, env = "COOKIELESS_NEW_SESSIONS_PER_MINUTE", default_value_t = 60)]
+    pub new_sessions_per_minute: u32,
+
+    /// How many new sessions a client address may begin at once.
+    #[arg(long, env = "COOKIELESS_NEW_SESSIONS_BURST", default_value_t = 120)]
+    pub new_sessions_burst: u32,
+
+    /// Behind a reverse proxy: the header it writes the client's address in, such as
+    /// `X-Forwarded-For`. Unset: the TCP peer's address, and the header is ignored.
+    #[arg(long, env = "COOKIELESS_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<HeaderName>,
+
+    /// How many proxies in front of the server append to --client-ip-header.
+    #[arg(long, env = "COOKIELESS_TRUSTED_HOPS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub trusted_hops: u16,
+
+    /// Live sessions one user may have; a login beyond it ends their least recently used one.
+    #[arg(long, env = "COOKIELESS_MAX_SESSIONS_PER_USER", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions_per_user: u32,
+
+    /// Password hashes computed at once (each takes 19 MiB). Default: the number of cores.
+    #[arg(long, env = "COOKIELESS_HASHING_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub hashing_threads: Option<u16>,
+
+    /// Password hashes that may wait for a thread; beyond them a login is answered 503 at once.
+    #[arg(long, env = "COOKIELESS_HASHING_QUEUE", default_value_t = 16)]
+    pub hashing_queue: usize,
+
+    /// A connection that has not sent a request's headers within this long is closed; so is a
+    /// kept-alive connection idle this long between requests.
+    #[arg(long, env = "COOKIELESS_HEADER_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    pub header_timeout: Duration,
+
+    /// A request whose body has not arrived within this long is answered 408.
+    #[arg(long, env = "COOKIELESS_BODY_TIMEOUT", default_value = "30s", value_parser = positive_duration)]
+    pub body_timeout: Duration,
+
+    /// Connections served at once; more wait in the kernel's backlog until one closes.
+    #[arg(long, env = "COOKIELESS_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// An origin allowed to show the SPA in a frame, e.g. `https://partner.example` (repeatable;
+    /// in the environment, comma-separated). None: no site may frame it.
+    #[arg(long = "frame-ancestor", env = "COOKIELESS_FRAME_ANCESTORS", value_delimiter = ',', value_parser = origin)]
+    pub frame_ancestors: Vec<HeaderValue>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,6 +158,13 @@ mod tests {
         assert_eq!(config.absolute_timeout, Duration::from_secs(30 * 86_400));
         assert!(config.cors_origins.is_empty());
         assert!(config.static_dir.is_none());
+        assert_eq!(config.anonymous_idle_timeout, Duration::from_secs(86_400));
+        assert_eq!(config.new_sessions_per_minute, 60);
+        assert_eq!(config.new_sessions_burst, 120);
+        assert_eq!(config.client_ip_header, None);
+        assert_eq!(config.max_sessions_per_user, 100);
+        assert_eq!(config.header_timeout, Duration::from_secs(10));
+        assert!(config.frame_ancestors.is_empty());
     }
 
     #[test]
@@ -143,6 +201,10 @@ mod tests {
             ["server", "--idle-timeout", "soon"],
             ["server", "--store", "floppy"],
             ["server", "--store", "http://redis.example"],
+            ["server", "--trusted-hops", "0"],
+            ["server", "--max-sessions-per-user", "0"],
+            ["server", "--frame-ancestor", "*"],
+            ["server", "--client-ip-header", "bad header"],
         ] {
             assert!(
                 Config::try_parse_from(args).is_err(),

@@ -1,10 +1,13 @@
 //! The API's errors, answered in the style of Django REST Framework.
 
+use std::time::Duration;
+
 use app::api::FieldErrors;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cookieless::SessionError;
-use http::StatusCode;
+use http::header::RETRY_AFTER;
+use http::{HeaderValue, StatusCode};
 
 use crate::notes::NoteStoreError;
 use crate::password::HashError;
@@ -26,6 +29,9 @@ pub enum ApiError {
     Notes(#[from] NoteStoreError),
     #[error(transparent)]
     Hash(#[from] HashError),
+    /// Too many failed logins lately: wait this long (429).
+    #[error("too many failed attempts")]
+    TooManyAttempts(Duration),
 }
 
 impl ApiError {
@@ -73,12 +79,47 @@ impl IntoResponse for ApiError {
                     "The note store is unavailable. Try again shortly.",
                 )
             }
+            ApiError::Hash(HashError::Busy) => {
+                tracing::warn!(
+                    event = "hashing_busy",
+                    "a password check was refused: every hashing thread is busy"
+                );
+                retry_after(
+                    detail_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "The server is busy checking passwords. Try again in a moment.",
+                    ),
+                    Duration::from_secs(1),
+                )
+            }
             ApiError::Hash(error) => {
                 tracing::error!(%error, "password hashing failed");
                 detail_response(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.")
             }
+            ApiError::TooManyAttempts(wait) => {
+                let seconds = whole_seconds(wait);
+                retry_after(
+                    detail_response(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        &format!("Too many failed attempts. Try again in {seconds} seconds."),
+                    ),
+                    wait,
+                )
+            }
         }
     }
+}
+
+/// A wait in whole seconds, rounded up, at least one: what `Retry-After` says.
+fn whole_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+fn retry_after(mut response: Response, wait: Duration) -> Response {
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(whole_seconds(wait)));
+    response
 }
 
 /// `{"detail": "..."}`: DRF's shape for an error that is not about one field.

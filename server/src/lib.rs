@@ -2,12 +2,17 @@
 
 pub mod api;
 pub mod config;
+mod credential;
 mod error;
 mod flash;
 mod json;
+pub mod login_throttle;
 pub mod notes;
 mod password;
+mod readiness;
 mod redis_calls;
+mod security_headers;
+pub mod serve;
 mod spa;
 mod state;
 pub mod users;
@@ -15,17 +20,31 @@ pub mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use cookieless::store::RedisPool;
-use cookieless::{cors_layer, Expiry, MemoryStore, RedisStore, SessionLayer, SledStore};
+use cookieless::{
+    cors_layer, ClientAddress, Clock, Expiry, MemoryStore, NewSessionLimit, RedisStore,
+    SessionLayer, SledStore,
+};
+use http::StatusCode;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use crate::config::{Config, StoreKind};
+use crate::credential::CredentialKey;
+use crate::login_throttle::LoginThrottle;
 use crate::notes::{MemoryNotes, NoteStore, RedisNotes, SledNotes};
+use crate::password::Hasher;
+use crate::readiness::Readiness;
+use crate::security_headers::DocumentPolicy;
+use crate::serve::ConnectionLimits;
 use crate::state::AppState;
-use crate::users::{MemoryUsers, RedisUsers, SledUsers, UserStore};
+use crate::users::{MemoryUsers, RedisUsers, SledUsers, UserStore, UserStoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -47,67 +66,155 @@ pub enum StartError {
     },
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
+    #[error("cannot read the server's secret: {0}")]
+    Secret(#[from] UserStoreError),
+    #[error("cannot read {path}: {source}")]
+    Index {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
+
+/// The largest request body the JSON API reads: a note of 10,000 characters, in the widest
+/// UTF-8, escaped, with room to spare.
+const MAX_API_BODY: usize = 64 * 1024;
 
 /// The server, built from its configuration, with its stores open.
 pub struct App {
     pub router: Router,
     db: Option<sled::Db>,
+    limits: ConnectionLimits,
 }
 
 impl App {
     /// Opens the stores and builds the routes. Must run inside a Tokio runtime: it starts the
     /// background sweep of expired sessions.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
+        Self::build_with_clock(config, Clock::default()).await
+    }
+
+    /// [`App::build`] with a clock that tests may move past the session timeouts and the login
+    /// throttle's waits.
+    pub async fn build_with_clock(config: &Config, clock: Clock) -> Result<Self, StartError> {
         let Stores {
             sessions,
             users,
             notes,
             db,
+            readiness,
         } = Stores::open(config).await?;
         let expiry = Expiry {
             idle: config.idle_timeout,
+            anonymous_idle: config.anonymous_idle_timeout,
             absolute: config.absolute_timeout,
         };
-        let session_layer = sessions.with_expiry(expiry);
+        let client_address = match &config.client_ip_header {
+            Some(header) => {
+                ClientAddress::forwarded_for(header.clone(), usize::from(config.trusted_hops))
+            }
+            None => ClientAddress::Peer,
+        };
+        let mut session_layer = sessions
+            .with_clock(clock.clone())
+            .with_expiry(expiry)
+            .with_max_sessions_per_principal(config.max_sessions_per_user as usize);
+        if let Some(limit) = NewSessionLimit::per_minute(config.new_sessions_per_minute) {
+            session_layer = session_layer.with_new_session_limit(
+                limit
+                    .with_burst(config.new_sessions_burst)
+                    .with_client_address(client_address.clone()),
+            );
+        }
         session_layer.spawn_sweeper(sweep_period(expiry));
-        // Only the API is behind the session layer: static files and the health check neither
+        let hashing_threads = config.hashing_threads.map_or_else(
+            || std::thread::available_parallelism().map_or(2, usize::from),
+            usize::from,
+        );
+        let state = AppState {
+            credentials: CredentialKey::new(users.secret("session-credential").await?),
+            users,
+            notes,
+            hasher: Hasher::new(hashing_threads, config.hashing_queue),
+            login_throttle: Arc::new(LoginThrottle::new(clock, LoginThrottle::DEFAULT_MAX_KEYS)),
+            client_address,
+        };
+        // Only the API is behind the session layer: static files and the health checks neither
         // need a session nor should answer 400 to a bad `X-Session`. `Router::layer` costs a boxed
         // clone per request over wrapping a whole router (docs/benchmarks.md), which a demo can
         // spend; wrapping the API in a service of its own would box it once more all the same.
+        // A panic inside is a 500 the session layer sees, so the request saves nothing.
+        let api = api::router()
+            .layer(DefaultBodyLimit::max(MAX_API_BODY))
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(session_layer);
         let mut router = Router::new()
             .route("/healthz", get(healthz))
-            .merge(api::router().layer(session_layer))
+            .route("/readyz", get(readiness::readyz).with_state(readiness))
+            .merge(api)
             .route("/api", any(api::not_found))
             .route("/api/{*rest}", any(api::not_found))
-            .with_state(AppState { users, notes });
+            .with_state(state);
         router = match &config.static_dir {
-            Some(dir) => router.fallback_service(spa::service(dir)?),
+            Some(dir) => {
+                let index = dir.join("index.html");
+                let page = std::fs::read_to_string(&index).map_err(|source| StartError::Index {
+                    path: index.clone(),
+                    source,
+                });
+                let spa = spa::service(dir)?;
+                let policy = DocumentPolicy::for_page(&page?, &config.frame_ancestors);
+                router.fallback_service(
+                    tower::ServiceBuilder::new()
+                        .layer(policy.layer())
+                        .service(spa),
+                )
+            }
             None => router.fallback(api::not_found),
         };
         if !config.cors_origins.is_empty() {
             router = router.layer(cors_layer(config.cors_origins.iter().cloned()));
         }
+        let router = security_headers::on_every_response(router)
+            .layer(RequestBodyTimeoutLayer::new(config.body_timeout))
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(TraceLayer::new_for_http());
         Ok(App {
-            router: router.layer(TraceLayer::new_for_http()),
+            router,
             db,
+            limits: ConnectionLimits {
+                header_timeout: config.header_timeout,
+                max_connections: config.max_connections as usize,
+            },
         })
     }
 
     /// Serves until SIGINT or SIGTERM, then finishes the requests in flight and flushes the
     /// database.
     pub async fn serve(self, listener: TcpListener) -> Result<(), StartError> {
-        let served = axum::serve(listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        serve::serve(listener, self.router, self.limits, shutdown_signal()).await;
         if let Some(db) = self.db {
             if let Err(error) = db.flush_async().await {
                 tracing::error!(%error, "could not flush the database on shutdown");
             }
         }
         tracing::info!("stopped");
-        served.map_err(StartError::Serve)
+        Ok(())
     }
+}
+
+/// A handler's panic, answered as any server error: logged once, nothing saved.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message");
+    tracing::error!(event = "handler_panicked", panic = %message, "a handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(serde_json::json!({ "detail": "Something went wrong." })),
+    )
+        .into_response()
 }
 
 /// Where sessions and the demo's users live, as `--store` says.
@@ -118,6 +225,7 @@ struct Stores {
     notes: Arc<dyn NoteStore>,
     /// The sled database to flush on shutdown, with `--store sled`.
     db: Option<sled::Db>,
+    readiness: Readiness,
 }
 
 impl Stores {
@@ -136,6 +244,7 @@ impl Stores {
                     sessions: SessionLayer::new(sessions),
                     users: Arc::new(users),
                     notes: Arc::new(notes),
+                    readiness: Readiness::sled(&db).map_err(database_error)?,
                     db: Some(db),
                 })
             }
@@ -144,6 +253,7 @@ impl Stores {
                 users: Arc::new(MemoryUsers::default()),
                 notes: Arc::new(MemoryNotes::default()),
                 db: None,
+                readiness: Readiness::Memory,
             }),
             StoreKind::Redis(url) => {
                 let redis_error = |reason: String| StartError::Redis {
@@ -155,18 +265,45 @@ impl Stores {
                     RedisPool::connect(url, RedisPool::DEFAULT_SIZE, RedisStore::DEFAULT_TIMEOUT)
                         .await
                         .map_err(|error| redis_error(error.to_string()))?;
+                warn_of_eviction(&pool).await;
                 let prefix = &config.redis_prefix;
                 let sessions = RedisStore::new(pool.clone(), prefix.clone());
                 let users = RedisUsers::new(pool.clone(), prefix);
-                let notes = RedisNotes::new(pool, prefix);
+                let notes = RedisNotes::new(pool.clone(), prefix);
                 Ok(Stores {
                     sessions: SessionLayer::new(sessions),
                     users: Arc::new(users),
                     notes: Arc::new(notes),
                     db: None,
+                    readiness: Readiness::Redis(pool),
                 })
             }
         }
+    }
+}
+
+/// Redis with an eviction policy that may drop keys without an expiry drops users, notes and
+/// entries of the index of sessions silently. Sessions and passwords stay correct (a session's
+/// credential is checked against the user on every request), but the operator should know.
+async fn warn_of_eviction(pool: &RedisPool) {
+    let mut connection = pool.get();
+    let answer: Result<Vec<String>, _> = redis_calls::bounded(
+        redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory-policy")
+            .query_async(&mut connection),
+    )
+    .await;
+    match answer.as_deref() {
+        Ok([_, policy]) if policy == "noeviction" || policy.starts_with("volatile-") => {}
+        Ok([_, policy]) => tracing::warn!(
+            event = "redis_eviction_policy",
+            %policy,
+            "Redis may evict keys without an expiry (users, notes, the index of sessions): set \
+             maxmemory-policy to noeviction or a volatile-* policy"
+        ),
+        // Managed services often refuse CONFIG; nothing to tell then.
+        _ => tracing::debug!("could not read Redis's maxmemory-policy"),
     }
 }
 

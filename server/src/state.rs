@@ -1,11 +1,21 @@
 use std::sync::Arc;
 
+use cookieless::ClientAddress;
+
+use crate::credential::CredentialKey;
+use crate::login_throttle::LoginThrottle;
 use crate::notes::NoteStore;
+use crate::password::Hasher;
 use crate::users::UserStore;
 
-/// What handlers share: the application's own data.
+/// What handlers share: the application's own data, and what guards its logins.
 #[derive(Clone)]
 pub struct AppState {
     pub users: Arc<dyn UserStore>,
     pub notes: Arc<dyn NoteStore>,
+    pub hasher: Hasher,
+    pub login_throttle: Arc<LoginThrottle>,
+    pub credentials: CredentialKey,
+    /// Where a request's client address is read, as the session layer reads it.
+    pub client_address: ClientAddress,
 }

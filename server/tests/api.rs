@@ -444,7 +444,11 @@ async fn a_new_password_ends_the_other_sessions(client: Client) {
             json!({"current_password": "nope nope", "new_password": "a much better one"}),
         )
         .await;
-    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        wrong.body["current_password"],
+        json!(["The current password is wrong."])
+    );
     let short = laptop
         .post(
             "/api/auth/password",
@@ -458,6 +462,7 @@ async fn a_new_password_ends_the_other_sessions(client: Client) {
     );
     assert_eq!(phone.get("/api/auth/me").await.status, StatusCode::OK);
 
+    let before = laptop.token.clone().unwrap();
     let changed = laptop
         .post(
             "/api/auth/password",
@@ -465,6 +470,15 @@ async fn a_new_password_ends_the_other_sessions(client: Client) {
         )
         .await;
     assert_eq!(changed.status, StatusCode::NO_CONTENT);
+    // The caller's own token is rotated: whoever copied it before the change is out too.
+    let after = changed.session().unwrap().to_string();
+    assert_ne!(after, before);
+    let mut copied = Client::new(&base);
+    copied.token = Some(before);
+    assert_eq!(
+        copied.get("/api/auth/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(
         phone.get("/api/auth/me").await.status,
         StatusCode::UNAUTHORIZED

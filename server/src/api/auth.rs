@@ -2,7 +2,7 @@
 //! session's principal, so that the session store can list a user's sessions.
 
 use app::api::{paths, Credentials, FieldErrors, Level, PasswordChange, UserInfo};
-use app::validation::{password_errors, registration_errors};
+use app::validation::{password_errors, registration_errors, PASSWORD_MAX};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -10,11 +10,12 @@ use cookieless::store::now_millis;
 use cookieless::Session;
 use http::StatusCode;
 
+use super::client_ip::ClientIp;
 use super::logged_in::LoggedIn;
+use crate::credential;
 use crate::error::ApiError;
 use crate::flash;
 use crate::json::JsonBody;
-use crate::password;
 use crate::state::AppState;
 use crate::users::User;
 
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
 async fn register(
     State(state): State<AppState>,
     session: Session,
+    ClientIp(client): ClientIp,
     JsonBody(credentials): JsonBody<Credentials>,
 ) -> Result<(StatusCode, Json<UserInfo>), ApiError> {
     let errors = registration_errors(&credentials);
@@ -39,12 +41,12 @@ async fn register(
     let Credentials { username, password } = credentials;
     let user = User {
         username: username.clone(),
-        password_hash: password::hash(password).await?,
+        password_hash: state.hasher.hash(password).await?,
         created: now_millis(),
     };
     state.users.create(&user).await?;
-    tracing::info!(%username, "registered");
-    log_in(&session, &username).await?;
+    tracing::info!(event = "registered", %username, client = ?client, "registered");
+    log_in(&state, &session, &user).await?;
     flash::push(
         &session,
         Level::Success,
@@ -57,17 +59,37 @@ async fn register(
 async fn login(
     State(state): State<AppState>,
     session: Session,
+    ClientIp(client): ClientIp,
     JsonBody(credentials): JsonBody<Credentials>,
 ) -> Result<Json<UserInfo>, ApiError> {
     let Credentials { username, password } = credentials;
-    let user = state.users.find(&username).await?;
-    if !password::verify(password, user.map(|user| user.password_hash)).await {
-        return Err(ApiError::detail(
-            StatusCode::UNAUTHORIZED,
-            "Invalid username or password.",
-        ));
+    // Refused before hashing: argon2's cost grows with the input.
+    if password.chars().count() > PASSWORD_MAX {
+        return Err(ApiError::Invalid(FieldErrors::from([(
+            "password".to_string(),
+            vec![format!("Use at most {PASSWORD_MAX} characters.")],
+        )])));
     }
-    log_in(&session, &username).await?;
+    if let Some(wait) = state.login_throttle.wait(&username, client) {
+        tracing::warn!(event = "login_throttled", %username, client = ?client, "login throttled");
+        return Err(ApiError::TooManyAttempts(wait));
+    }
+    let user = state.users.find(&username).await?;
+    let hash = user.as_ref().map(|user| user.password_hash.clone());
+    let user = match (state.hasher.verify(password, hash).await?, user) {
+        (true, Some(user)) => user,
+        _ => {
+            state.login_throttle.failed(&username, client);
+            tracing::warn!(event = "login_failed", %username, client = ?client, "login failed");
+            return Err(ApiError::detail(
+                StatusCode::UNAUTHORIZED,
+                "Invalid username or password.",
+            ));
+        }
+    };
+    state.login_throttle.succeeded(&username);
+    tracing::info!(event = "login_succeeded", %username, client = ?client, "logged in");
+    log_in(&state, &session, &user).await?;
     flash::push(
         &session,
         Level::Success,
@@ -77,11 +99,17 @@ async fn login(
     Ok(Json(UserInfo { username }))
 }
 
-/// Binds the session to `username` under a new token, keeping what the visitor had before (a
-/// token seen before login is worthless after it).
-async fn log_in(session: &Session, username: &str) -> Result<(), ApiError> {
+/// Binds the session to `user` under a new token, keeping what the visitor had before (a token
+/// seen before login is worthless after it), and records the password it was made with.
+async fn log_in(state: &AppState, session: &Session, user: &User) -> Result<(), ApiError> {
     session.rotate().await?;
-    session.set_principal(Some(username)).await?;
+    session.set_principal(Some(&user.username)).await?;
+    session
+        .insert(
+            credential::SESSION_KEY,
+            state.credentials.of(&user.password_hash),
+        )
+        .await?;
     Ok(())
 }
 
@@ -94,10 +122,13 @@ async fn me(LoggedIn { username, .. }: LoggedIn) -> Json<UserInfo> {
     Json(UserInfo { username })
 }
 
-/// A new password ends every other session of the user: whoever knew the old one is out.
+/// A new password ends every session made with the old one (the credential check in `LoggedIn`
+/// does it, whatever the index of sessions says); the caller's session moves to a new token and
+/// stays logged in.
 async fn change_password(
     State(state): State<AppState>,
     LoggedIn { username, session }: LoggedIn,
+    ClientIp(client): ClientIp,
     JsonBody(change): JsonBody<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     let errors = password_errors(&change.new_password);
@@ -107,17 +138,36 @@ async fn change_password(
             errors,
         )])));
     }
-    let user = state.users.find(&username).await?;
-    if !password::verify(change.current_password, user.map(|user| user.password_hash)).await {
-        return Err(ApiError::detail(
-            StatusCode::UNAUTHORIZED,
-            "The current password is wrong.",
-        ));
+    if change.current_password.chars().count() > PASSWORD_MAX {
+        return Err(wrong_current_password());
     }
-    let hash = password::hash(change.new_password).await?;
-    state.users.set_password_hash(&username, &hash).await?;
-    let ended = session.end_other_principal_sessions().await?;
-    tracing::info!(%username, ended, "password changed");
+    if let Some(wait) = state.login_throttle.wait(&username, client) {
+        tracing::warn!(event = "login_throttled", %username, client = ?client, "password check throttled");
+        return Err(ApiError::TooManyAttempts(wait));
+    }
+    let user = state.users.find(&username).await?;
+    let hash = user.map(|user| user.password_hash);
+    if !state.hasher.verify(change.current_password, hash).await? {
+        state.login_throttle.failed(&username, client);
+        tracing::warn!(event = "password_change_refused", %username, client = ?client, "wrong current password");
+        return Err(wrong_current_password());
+    }
+    let new_hash = state.hasher.hash(change.new_password).await?;
+    state.users.set_password_hash(&username, &new_hash).await?;
+    session.rotate().await?;
+    session
+        .insert(credential::SESSION_KEY, state.credentials.of(&new_hash))
+        .await?;
+    // Those sessions are already dead by their credential; ending them now frees their space
+    // and takes them off the Devices page at once.
+    let ended = match session.end_other_principal_sessions().await {
+        Ok(ended) => ended,
+        Err(error) => {
+            tracing::warn!(%error, "could not end the other sessions now; they end on their next request");
+            0
+        }
+    };
+    tracing::info!(event = "password_changed", %username, client = ?client, ended, "password changed");
     flash::push(
         &session,
         Level::Success,
@@ -125,4 +175,11 @@ async fn change_password(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn wrong_current_password() -> ApiError {
+    ApiError::Invalid(FieldErrors::from([(
+        "current_password".to_string(),
+        vec!["The current password is wrong.".to_string()],
+    )]))
 }

@@ -1,6 +1,7 @@
 //! The JSON API under `/api`, one module per resource.
 
 mod auth;
+mod client_ip;
 mod counter;
 mod logged_in;
 mod messages;

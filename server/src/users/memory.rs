@@ -3,12 +3,13 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{User, UserStore, UserStoreError};
+use super::{new_secret, User, UserStore, UserStoreError};
 
 /// Users in process memory, for `--store memory`.
 #[derive(Default)]
 pub struct MemoryUsers {
     users: Mutex<HashMap<String, User>>,
+    secrets: Mutex<HashMap<String, [u8; 32]>>,
 }
 
 impl MemoryUsers {
@@ -39,5 +40,13 @@ impl UserStore for MemoryUsers {
         let user = users.get_mut(username).ok_or(UserStoreError::Missing)?;
         user.password_hash = hash.to_string();
         Ok(())
+    }
+
+    async fn secret(&self, name: &str) -> Result<[u8; 32], UserStoreError> {
+        let mut secrets = self
+            .secrets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(*secrets.entry(name.to_string()).or_insert_with(new_secret))
     }
 }

@@ -51,4 +51,13 @@ pub trait UserStore: Send + Sync + 'static {
 
     /// Replaces an existing user's password hash; durable when it returns.
     async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserStoreError>;
+
+    /// The server's secret of this `name`, made at random the first time it is asked for and the
+    /// same ever after, for every instance that shares the store.
+    async fn secret(&self, name: &str) -> Result<[u8; 32], UserStoreError>;
+}
+
+/// 32 bytes from the OS's CSPRNG.
+fn new_secret() -> [u8; 32] {
+    rand::random()
 }

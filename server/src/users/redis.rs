@@ -4,7 +4,7 @@ use redis::AsyncCommands;
 
 use crate::redis_calls::bounded;
 
-use super::{User, UserStore, UserStoreError};
+use super::{new_secret, User, UserStore, UserStoreError};
 
 /// Users as JSON under `{prefix}user:{username}`, so that every instance sees every account.
 /// Accounts are the application's data: unlike sessions, they do not expire.
@@ -57,6 +57,16 @@ impl UserStore for RedisUsers {
         } else {
             Err(UserStoreError::Missing)
         }
+    }
+
+    async fn secret(&self, name: &str) -> Result<[u8; 32], UserStoreError> {
+        let key = format!("{}secret:{name}", self.prefix);
+        let mut connection = self.pool.get();
+        // Whichever instance asks first makes it; the others read what it made.
+        let _: bool = bounded(connection.set_nx(&key, &new_secret()[..])).await?;
+        let kept: Vec<u8> = bounded(connection.get(&key)).await?;
+        kept.try_into()
+            .map_err(|_| UserStoreError::unavailable(format!("the secret {name} is damaged")))
     }
 
     async fn find(&self, username: &str) -> Result<Option<User>, UserStoreError> {

@@ -1,11 +1,13 @@
 use async_trait::async_trait;
 use cookieless::store::GroupFlush;
 
-use super::{User, UserStore, UserStoreError};
+use super::{new_secret, User, UserStore, UserStoreError};
 
 /// Users in the `users` tree of the same sled database as the sessions.
 pub struct SledUsers {
     tree: sled::Tree,
+    /// Apart from the users, so that no username can name a secret.
+    secrets: sled::Tree,
     flush: GroupFlush,
 }
 
@@ -13,6 +15,7 @@ impl SledUsers {
     pub fn new(db: &sled::Db, flush: GroupFlush) -> Result<Self, sled::Error> {
         Ok(SledUsers {
             tree: db.open_tree("users")?,
+            secrets: db.open_tree("secrets")?,
             flush,
         })
     }
@@ -41,6 +44,26 @@ impl UserStore for SledUsers {
             .insert(username.as_bytes(), value)
             .map_err(unavailable)?;
         self.flush.flush().await.map_err(unavailable)
+    }
+
+    async fn secret(&self, name: &str) -> Result<[u8; 32], UserStoreError> {
+        let new = new_secret();
+        let kept = match self
+            .secrets
+            .compare_and_swap(name, None::<&[u8]>, Some(&new[..]))
+            .map_err(unavailable)?
+        {
+            Ok(()) => {
+                self.flush.flush().await.map_err(unavailable)?;
+                new
+            }
+            Err(existing) => existing
+                .current
+                .as_deref()
+                .and_then(|bytes| bytes.try_into().ok())
+                .ok_or_else(|| unavailable(format!("the secret {name} is damaged")))?,
+        };
+        Ok(kept)
     }
 
     async fn find(&self, username: &str) -> Result<Option<User>, UserStoreError> {
