@@ -38,6 +38,8 @@ for_each_store_and_transport!(
     a_session_ended_by_another_process_stays_ended,
     a_principal_s_sessions_are_listed_and_ended,
     a_session_with_only_a_principal_is_kept,
+    anonymous_sessions_idle_out_sooner_than_logged_in_ones,
+    a_login_beyond_the_cap_ends_the_least_recently_used_session,
 );
 
 async fn an_empty_session_is_not_stored_and_gets_no_token(fixture: Fixture, transport: Transport) {
@@ -626,4 +628,68 @@ async fn log_in_with(app: &common::Target, token: &str, name: &str) -> String {
     app.send("POST", &format!("/log-in/{name}"), Some(token))
         .await
         .token()
+}
+
+async fn anonymous_sessions_idle_out_sooner_than_logged_in_ones(
+    fixture: Fixture,
+    transport: Transport,
+) {
+    let expiry = Expiry {
+        idle: Duration::from_secs(60),
+        anonymous_idle: Duration::from_millis(400),
+        absolute: Duration::from_secs(600),
+    };
+    let app = transport
+        .serve(common::app(fixture.layer().with_expiry(expiry)))
+        .await;
+    let visitor = app.send("POST", "/counter", None).await.token();
+    let user = log_in(&app, "ada", "Browser").await;
+    fixture.clock.advance(Duration::from_millis(500));
+    assert_eq!(
+        app.send("GET", "/counter", Some(&visitor)).await.session(),
+        Some("")
+    );
+    assert_eq!(
+        app.send("GET", "/counter", Some(&user)).await.session(),
+        Some(user.as_str())
+    );
+    // Logging in moves a visitor's session onto the longer timeout.
+    let visitor = app.send("POST", "/counter", None).await.token();
+    let logged_in = log_in_with(&app, &visitor, "grace").await;
+    fixture.clock.advance(Duration::from_millis(500));
+    assert_eq!(
+        app.send("GET", "/counter", Some(&logged_in)).await.body,
+        json!({"value": 1})
+    );
+}
+
+async fn a_login_beyond_the_cap_ends_the_least_recently_used_session(
+    fixture: Fixture,
+    transport: Transport,
+) {
+    let layer = fixture.layer().with_max_sessions_per_principal(2);
+    let app = transport.serve(common::app(layer)).await;
+    let oldest = log_in(&app, "ada", "Oldest").await;
+    fixture.clock.advance(Duration::from_secs(1));
+    let recent = log_in(&app, "ada", "Recent").await;
+    fixture.clock.advance(Duration::from_secs(1));
+    // Used since, so the first login is now the more recently used of the two.
+    app.send("POST", "/counter", Some(&oldest)).await;
+    fixture.clock.advance(Duration::from_secs(1));
+    let newest = log_in(&app, "ada", "Newest").await;
+    let other = log_in(&app, "grace", "Another user").await;
+
+    assert_eq!(
+        app.send("GET", "/counter", Some(&recent)).await.session(),
+        Some(""),
+        "the least recently used session outlived the cap"
+    );
+    for live in [&oldest, &newest, &other] {
+        assert_eq!(
+            app.send("GET", "/untouched", Some(live)).await.session(),
+            Some(live.as_str())
+        );
+    }
+    let listed = app.send("GET", "/sessions", Some(&newest)).await.body;
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
 }

@@ -164,6 +164,8 @@ impl Transport {
             Transport::Http => {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let base = format!("http://{}", listener.local_addr().unwrap());
+                // With the peer's address, as the budget of new sessions reads it.
+                let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
                 tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
                 Target::Http {
                     base,
@@ -263,6 +265,7 @@ impl Target {
 pub struct CountingStore {
     inner: Arc<dyn SessionStore>,
     loads: AtomicUsize,
+    saves: AtomicUsize,
 }
 
 impl CountingStore {
@@ -270,11 +273,16 @@ impl CountingStore {
         CountingStore {
             inner,
             loads: AtomicUsize::new(0),
+            saves: AtomicUsize::new(0),
         }
     }
 
     pub fn loads(&self) -> usize {
         self.loads.load(Ordering::SeqCst)
+    }
+
+    pub fn saves(&self) -> usize {
+        self.saves.load(Ordering::SeqCst)
     }
 }
 
@@ -290,6 +298,7 @@ impl SessionStore for CountingStore {
         record: &Record,
         expected: Option<u64>,
     ) -> Result<Saved, StoreError> {
+        self.saves.fetch_add(1, Ordering::SeqCst);
         self.inner.save(key, record, expected).await
     }
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
