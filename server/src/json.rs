@@ -41,6 +41,9 @@ fn refusal(rejection: JsonRejection) -> ApiError {
             StatusCode::BAD_REQUEST,
             format!("Malformed JSON: {}", error.body_text()),
         ),
+        JsonRejection::BytesRejection(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::detail(error.status(), "The request body is too large.")
+        }
         JsonRejection::BytesRejection(error) => {
             ApiError::detail(error.status(), "The request body could not be read.")
         }

@@ -78,6 +78,10 @@ on_each_store!(
     notes_need_a_login,
     notes_are_created_read_updated_and_deleted,
     notes_are_validated,
+    every_response_carries_the_security_headers,
+    bodies_past_the_api_s_limit_get_413,
+    logins_refuse_overlong_passwords_before_hashing,
+    failed_logins_are_throttled_per_account,
     notes_are_private_to_their_owner,
     notes_are_paged_newest_first,
 );
@@ -330,6 +334,93 @@ async fn health_answers(mut client: Client) {
     let reply = client.get("/healthz").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, json!({"status": "ok"}));
+    let reply = client.get("/readyz").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, json!({"status": "ready"}));
+}
+
+async fn every_response_carries_the_security_headers(mut client: Client) {
+    for path in ["/healthz", "/api/counter", "/api/nowhere", "/api/auth/me"] {
+        let reply = client.get(path).await;
+        assert_eq!(reply.headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(reply.headers["referrer-policy"], "no-referrer", "{path}");
+    }
+}
+
+async fn bodies_past_the_api_s_limit_get_413(mut client: Client) {
+    register(&mut client, "big_body").await;
+    let huge = "x".repeat(100 * 1024);
+    let reply = client
+        .post("/api/notes", json!({"title": "big", "body": huge}))
+        .await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(reply.body["detail"].is_string(), "{}", reply.body);
+    // The largest note the rules allow still fits.
+    let widest = "\u{10348}".repeat(10_000);
+    let reply = client
+        .post("/api/notes", json!({"title": "wide", "body": widest}))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+}
+
+async fn logins_refuse_overlong_passwords_before_hashing(mut client: Client) {
+    let reply = client
+        .post(
+            "/api/auth/login",
+            json!({"username": "nobody", "password": "p".repeat(5_000)}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        reply.body["password"],
+        json!(["Use at most 1024 characters."])
+    );
+}
+
+async fn failed_logins_are_throttled_per_account(client: Client) {
+    let base = client.base.clone();
+    let mut owner = Client::new(&base);
+    register(&mut owner, "guessed").await;
+    let mut guesser = Client::new(&base);
+    for _ in 0..6 {
+        let reply = guesser
+            .post(
+                "/api/auth/login",
+                json!({"username": "guessed", "password": "wrong guess"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    for username in ["guessed", "Guessed"] {
+        let reply = guesser
+            .post(
+                "/api/auth/login",
+                json!({"username": username, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{username}");
+        assert!(reply.headers.contains_key("retry-after"));
+        assert!(reply.body["detail"].as_str().unwrap().contains("Try again"));
+    }
+    // Unknown names are counted alike, so the throttle tells nothing of who exists.
+    for _ in 0..6 {
+        let reply = guesser
+            .post(
+                "/api/auth/login",
+                json!({"username": "nobody_at_all", "password": "wrong guess"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let reply = guesser
+        .post(
+            "/api/auth/login",
+            json!({"username": "nobody_at_all", "password": "wrong guess"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    // The owner, already logged in, is not disturbed.
+    assert_eq!(owner.get("/api/auth/me").await.status, StatusCode::OK);
 }
 
 async fn log_in_as(base: &str, device: &str, username: &str) -> Client {
@@ -668,7 +759,15 @@ async fn notes_are_paged_newest_first(mut client: Client) {
         .as_str()
         .unwrap()
         .ends_with("/api/notes?page=2"));
-    for page in ["4", "0", "abc", "-1"] {
+    for page in [
+        "4",
+        "0",
+        "abc",
+        "-1",
+        "18446744073709551615",
+        "1844674407370955162",
+        "99999999999999999999999",
+    ] {
         let reply = client.get(&format!("/api/notes?page={page}")).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "page {page}");
         assert_eq!(reply.body, json!({"detail": "Invalid page."}));

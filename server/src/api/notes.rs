@@ -48,10 +48,9 @@ async fn list(
             .filter(|page| *page >= 1)
             .ok_or_else(invalid)?,
     };
-    let (count, notes) = state
-        .notes
-        .page(&username, (page - 1) * PAGE_SIZE, PAGE_SIZE)
-        .await?;
+    // Checked: a page number near usize::MAX must be a 404, not an overflow.
+    let offset = (page - 1).checked_mul(PAGE_SIZE).ok_or_else(invalid)?;
+    let (count, notes) = state.notes.page(&username, offset, PAGE_SIZE).await?;
     let pages = (count as usize).div_ceil(PAGE_SIZE).max(1);
     if page > pages {
         return Err(invalid());

@@ -46,11 +46,17 @@ impl NoteStore for RedisNotes {
         let mut connection = self.pool.get();
         let key = self.owner_key(owner);
         let count: u64 = bounded(connection.zcard(&key)).await?;
-        if limit == 0 {
+        // Redis ranks are signed: an offset past them, or past the count, has no notes.
+        let (Ok(start), Ok(stop)) = (
+            isize::try_from(offset),
+            isize::try_from(offset.saturating_add(limit).saturating_sub(1)),
+        ) else {
+            return Ok((count, Vec::new()));
+        };
+        if limit == 0 || offset as u64 >= count {
             return Ok((count, Vec::new()));
         }
-        let stop = (offset + limit - 1) as isize;
-        let ids: Vec<u64> = bounded(connection.zrevrange(&key, offset as isize, stop)).await?;
+        let ids: Vec<u64> = bounded(connection.zrevrange(&key, start, stop)).await?;
         let mut notes = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(note) = self.get(owner, id).await? {
