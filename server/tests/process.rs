@@ -163,18 +163,28 @@ async fn the_spa_is_served_with_a_fallback_for_client_routes() {
     let site = tempfile::tempdir().unwrap();
     std::fs::write(
         site.path().join("index.html"),
-        "<!doctype html><title>demo</title>",
+        "<!doctype html><title>demo</title><script type=\"module\">boot()</script>",
     )
     .unwrap();
     std::fs::write(site.path().join("app.js"), "console.log('demo')").unwrap();
     let static_dir = site.path().to_str().unwrap();
-    let server = ServerProcess::start(data.path(), &["--static-dir", static_dir]);
+    let server = ServerProcess::start(
+        data.path(),
+        &[
+            "--static-dir",
+            static_dir,
+            "--frame-ancestor",
+            "https://partner.example",
+        ],
+    );
     let http = reqwest::Client::new();
-    for (path, expected) in [
-        ("/", "<title>demo</title>"),
-        ("/login", "<title>demo</title>"),
-        ("/deep/client/route", "<title>demo</title>"),
-        ("/app.js", "console.log"),
+    // sha256("boot()"), base64: the one inline script the page may run.
+    let boot_hash = "'sha256-MeZS89WlF0u+o0hCvHTBt4q1WHU+U+sJKgbdRUc36mY='";
+    for (path, expected, document) in [
+        ("/", "<title>demo</title>", true),
+        ("/login", "<title>demo</title>", true),
+        ("/deep/client/route", "<title>demo</title>", true),
+        ("/app.js", "console.log", false),
     ] {
         let response = http
             .get(format!("{}{path}", server.base))
@@ -182,6 +192,22 @@ async fn the_spa_is_served_with_a_fallback_for_client_routes() {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+        let policy = response.headers().get("content-security-policy");
+        if document {
+            let policy = policy.unwrap().to_str().unwrap();
+            assert!(
+                policy.contains(&format!(
+                    "script-src 'self' 'wasm-unsafe-eval' {boot_hash};"
+                )),
+                "{policy}"
+            );
+            assert!(policy.contains("frame-ancestors https://partner.example"));
+            assert!(!policy.contains("unsafe-inline"));
+        } else {
+            assert!(policy.is_none(), "{path} has a document's policy");
+        }
         assert!(response.text().await.unwrap().contains(expected), "{path}");
     }
     let mut client = server.client();
@@ -240,6 +266,19 @@ async fn only_configured_origins_may_use_the_api_cross_origin() {
         .unwrap();
     assert!(exposed.contains("x-session"));
     assert!(allowed.headers().contains_key("x-session"));
+    // Browsers may keep a preflight's answer, rather than ask before every call.
+    let preflight = http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/counter/increment", server.base),
+        )
+        .header(ORIGIN, "http://localhost:8080")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "x-session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.headers()["access-control-max-age"], "600");
 
     let denied = http
         .post(format!("{}/api/counter/increment", server.base))
