@@ -371,6 +371,37 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
+    use axum::body::Body;
+    use axum::routing::post;
+    use cookieless::Session;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_json_and_saves_nothing() {
+        async fn boom(session: Session) -> StatusCode {
+            session.insert("counter", 1).await.unwrap();
+            panic!("boom");
+        }
+        let app = Router::new()
+            .route("/boom", post(boom))
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(SessionLayer::new(MemoryStore::new()));
+        let request = http::Request::post("/boom").body(Body::empty()).unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().get("x-session").is_none());
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], br#"{"detail":"Something went wrong."}"#);
+        // The server lives on.
+        let request = http::Request::post("/boom").body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
     #[test]
     fn passwords_stay_out_of_logged_urls() {
         assert_eq!(
