@@ -114,6 +114,27 @@ export function watchForCookies(context: BrowserContext): () => Promise<void> {
   };
 }
 
+/** Fails the test if the page's Content-Security-Policy refused anything it tried to run or load. */
+export async function watchForPolicyViolations(page: Page): Promise<() => Promise<void>> {
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+    document.addEventListener('securitypolicyviolation', (event) => {
+      seen.push(`${event.violatedDirective} refused ${event.blockedURI}`);
+    });
+  });
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  return async () => {
+    const reported = await page
+      .evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? [])
+      .catch(() => [] as string[]);
+    expect([...violations, ...reported], 'Content-Security-Policy violations').toEqual([]);
+  };
+}
+
 /** Proves that this page really cannot keep a cookie (navigator.cookieEnabled proves nothing). */
 export async function expectCookiesBlocked(page: Page): Promise<void> {
   const kept = await page.evaluate(() => {
@@ -181,9 +202,11 @@ export const test = base.extend<Fixtures>({
   },
   page: async ({ context, server }, use) => {
     const page = context.pages()[0] ?? (await context.newPage());
+    const checkPolicy = await watchForPolicyViolations(page);
     await page.goto(server.url + '/');
     await expectCookiesBlocked(page);
     await use(page);
+    await checkPolicy();
   },
 });
 

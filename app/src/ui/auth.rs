@@ -127,7 +127,7 @@ fn CredentialsForm(purpose: Purpose) -> impl IntoView {
 }
 
 #[component]
-fn FieldErrorList(
+pub(super) fn FieldErrorList(
     id: &'static str,
     field: &'static str,
     errors: RwSignal<FieldErrors>,
@@ -152,7 +152,8 @@ fn field_errors(failure: &CallError) -> FieldErrors {
         .collect()
 }
 
-fn summary(failure: &CallError) -> String {
+/// What the form says above its fields when the server refused it.
+pub(super) fn summary(failure: &CallError) -> String {
     match failure {
         CallError::Refused(Refusal {
             detail: Some(detail),

@@ -1,5 +1,6 @@
 //! The demo SPA: pages, and the pieces of page they share.
 
+mod account;
 mod auth;
 mod config;
 mod counter;
@@ -19,6 +20,7 @@ use leptos_router::path;
 
 use self::rest as api;
 use crate::api::{paths, Level, UserInfo};
+use account::AccountPage;
 use auth::{LoginPage, RegisterPage};
 use devices::DevicesPage;
 use home::HomePage;
@@ -57,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=RegisterPage />
                     <Route path=path!("/devices") view=DevicesPage />
                     <Route path=path!("/notes") view=NotesPage />
+                    <Route path=path!("/account") view=AccountPage />
                 </Routes>
             </main>
         </Router>

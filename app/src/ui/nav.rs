@@ -35,6 +35,7 @@ pub fn NavBar() -> impl IntoView {
                     Some(username) => view! {
                         <A href="/notes">"Notes"</A>
                         <A href="/devices">"Devices"</A>
+                        <A href="/account">"Account"</A>
                         <span class="whoami">"Logged in as " <strong>{username}</strong></span>
                         <button type="button" class="secondary" on:click=logout>"Log out"</button>
                     }.into_any(),
