@@ -240,8 +240,18 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let presented = match read_request(request.headers()) {
             Ok(presented) => presented,
-            Err(refusal) => return SessionFuture::refused(refusal.into_response()),
+            Err(refusal) => {
+                tracing::info!(event = "token_refused", reason = ?refusal, "a request's X-Session header was refused");
+                return SessionFuture::refused(refusal.into_response());
+            }
         };
+        if matches!(presented, Presented::Malformed) {
+            tracing::info!(
+                event = "token_refused",
+                reason = "malformed",
+                "a token was refused"
+            );
+        }
         let charge = match &self.config.new_sessions {
             None => Charge::Free,
             Some(budget) => {

@@ -401,10 +401,20 @@ impl Session {
         let key = token.key();
         let lock = config.locks.lock(key).await;
         let Some(record) = config.store.load(&key).await? else {
+            tracing::info!(
+                event = "token_refused",
+                reason = "unknown",
+                "a token was refused"
+            );
             return Ok(SessionState::new());
         };
         let now = config.clock.now();
         if record.is_expired(now) {
+            tracing::info!(
+                event = "token_refused",
+                reason = "expired",
+                "a token was refused"
+            );
             if let Err(error) = config.store.delete(&key).await {
                 tracing::warn!(%error, "could not remove an expired session; the sweep will");
             }

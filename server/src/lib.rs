@@ -41,7 +41,7 @@ use crate::login_throttle::LoginThrottle;
 use crate::notes::{MemoryNotes, NoteStore, RedisNotes, SledNotes};
 use crate::password::Hasher;
 use crate::readiness::Readiness;
-use crate::security_headers::DocumentPolicy;
+use crate::security_headers::ContentSecurityPolicy;
 use crate::serve::ConnectionLimits;
 use crate::state::AppState;
 use crate::users::{MemoryUsers, RedisUsers, SledUsers, UserStore, UserStoreError};
@@ -147,34 +147,34 @@ impl App {
             .layer(DefaultBodyLimit::max(MAX_API_BODY))
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(session_layer);
-        let mut router = Router::new()
+        let mut router: Router = Router::new()
             .route("/healthz", get(healthz))
             .route("/readyz", get(readiness::readyz).with_state(readiness))
             .merge(api)
             .route("/api", any(api::not_found))
             .route("/api/{*rest}", any(api::not_found))
             .with_state(state);
-        router = match &config.static_dir {
+        let page = match &config.static_dir {
             Some(dir) => {
                 let index = dir.join("index.html");
                 let page = std::fs::read_to_string(&index).map_err(|source| StartError::Index {
-                    path: index.clone(),
+                    path: index,
                     source,
                 });
-                let spa = spa::service(dir)?;
-                let policy = DocumentPolicy::for_page(&page?, &config.frame_ancestors);
-                router.fallback_service(
-                    tower::ServiceBuilder::new()
-                        .layer(policy.layer())
-                        .service(spa),
-                )
+                router = router.fallback_service(spa::service(dir)?);
+                page?
             }
-            None => router.fallback(api::not_found),
+            None => {
+                router = router.fallback(api::not_found);
+                String::new()
+            }
         };
+        let policy = ContentSecurityPolicy::for_page(&page, &config.frame_ancestors);
         if !config.cors_origins.is_empty() {
             router = router.layer(cors_layer(config.cors_origins.iter().cloned()));
         }
         let router = security_headers::on_every_response(router)
+            .layer(policy.layer())
             .layer(RequestBodyTimeoutLayer::new(config.body_timeout))
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(TraceLayer::new_for_http());

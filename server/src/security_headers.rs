@@ -15,11 +15,17 @@ use http::{HeaderValue, Response};
 use sha2::{Digest, Sha256};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// The Content-Security-Policy of the SPA's documents.
+/// The Content-Security-Policy of the SPA's documents, and the framing policy of every other
+/// response.
 #[derive(Clone, Debug)]
-pub struct DocumentPolicy(HeaderValue);
+pub struct ContentSecurityPolicy {
+    document: HeaderValue,
+    /// `frame-ancestors` alone: a response that is not a page runs nothing, but may still be
+    /// shown in a frame.
+    framing: HeaderValue,
+}
 
-impl DocumentPolicy {
+impl ContentSecurityPolicy {
     /// The policy for the page `index_html`, framed only by `frame_ancestors` (by nobody when
     /// empty).
     pub fn for_page(index_html: &str, frame_ancestors: &[HeaderValue]) -> Self {
@@ -29,36 +35,32 @@ impl DocumentPolicy {
         let api = api_origin(index_html)
             .map(|origin| format!(" {origin}"))
             .unwrap_or_default();
-        let ancestors = if frame_ancestors.is_empty() {
-            "'none'".to_string()
-        } else {
-            frame_ancestors
-                .iter()
-                .filter_map(|origin| origin.to_str().ok())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let policy = format!(
+        let framing = framing(frame_ancestors);
+        let document = format!(
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{scripts}; \
              style-src 'self'; img-src 'self' data:; connect-src 'self'{api}; \
-             object-src 'none'; base-uri 'none'; form-action 'self'; \
-             frame-ancestors {ancestors}"
+             object-src 'none'; base-uri 'none'; form-action 'self'; {framing}"
         );
-        DocumentPolicy(
-            HeaderValue::from_str(&policy).expect("origins and hashes are valid header text"),
-        )
+        let header = |text: &str| {
+            HeaderValue::from_str(text).expect("origins and hashes are valid header text")
+        };
+        ContentSecurityPolicy {
+            document: header(&document),
+            framing: header(&framing),
+        }
     }
 
     #[cfg(test)]
     fn header(&self) -> &HeaderValue {
-        &self.0
+        &self.document
     }
 
-    /// A layer that sets the policy on every HTML response.
+    /// A layer that sets the page's policy on every HTML response, and the framing policy on
+    /// every other.
     pub fn layer<B>(
         &self,
     ) -> SetResponseHeaderLayer<impl Fn(&Response<B>) -> Option<HeaderValue> + Clone> {
-        let policy = self.0.clone();
+        let policy = self.clone();
         SetResponseHeaderLayer::overriding(
             CONTENT_SECURITY_POLICY,
             move |response: &Response<B>| {
@@ -67,9 +69,26 @@ impl DocumentPolicy {
                     .get(CONTENT_TYPE)
                     .and_then(|value| value.to_str().ok())
                     .is_some_and(|value| value.starts_with("text/html"));
-                html.then(|| policy.clone())
+                Some(if html {
+                    policy.document.clone()
+                } else {
+                    policy.framing.clone()
+                })
             },
         )
+    }
+}
+
+/// `frame-ancestors` for the named origins, or for none.
+fn framing(frame_ancestors: &[HeaderValue]) -> String {
+    let origins: Vec<&str> = frame_ancestors
+        .iter()
+        .filter_map(|origin| origin.to_str().ok())
+        .collect();
+    if origins.is_empty() {
+        "frame-ancestors 'none'".to_string()
+    } else {
+        format!("frame-ancestors {}", origins.join(" "))
     }
 }
 
@@ -127,7 +146,7 @@ mod tests {
 
     #[test]
     fn inline_scripts_are_allowed_by_hash_and_nothing_else_inline() {
-        let policy = DocumentPolicy::for_page(PAGE, &[]);
+        let policy = ContentSecurityPolicy::for_page(PAGE, &[]);
         let text = policy.header().to_str().unwrap();
         let hash = BASE64.encode(Sha256::digest(
             "import init from '/frontend.js'; await init();",
@@ -149,7 +168,7 @@ mod tests {
             HeaderValue::from_static("https://partner.example"),
             HeaderValue::from_static("https://other.example:8443"),
         ];
-        let policy = DocumentPolicy::for_page("<html></html>", &ancestors);
+        let policy = ContentSecurityPolicy::for_page("<html></html>", &ancestors);
         let text = policy.header().to_str().unwrap();
         assert!(
             text.ends_with("frame-ancestors https://partner.example https://other.example:8443")

@@ -344,6 +344,10 @@ async fn every_response_carries_the_security_headers(mut client: Client) {
         let reply = client.get(path).await;
         assert_eq!(reply.headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(reply.headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(
+            reply.headers["content-security-policy"], "frame-ancestors 'none'",
+            "{path}"
+        );
     }
 }
 

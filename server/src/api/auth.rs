@@ -113,7 +113,10 @@ async fn log_in(state: &AppState, session: &Session, user: &User) -> Result<(), 
     Ok(())
 }
 
-async fn logout(session: Session) -> Result<StatusCode, ApiError> {
+async fn logout(session: Session, ClientIp(client): ClientIp) -> Result<StatusCode, ApiError> {
+    if let Some(username) = session.principal().await? {
+        tracing::info!(event = "logged_out", %username, client = ?client, "logged out");
+    }
     session.destroy().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,6 +7,7 @@ use axum::{Json, Router};
 use cookieless::SessionInfo;
 use http::StatusCode;
 
+use super::client_ip::ClientIp;
 use super::logged_in::LoggedIn;
 use super::rfc3339;
 use crate::error::ApiError;
@@ -25,18 +26,24 @@ async fn list(LoggedIn { session, .. }: LoggedIn) -> Result<Json<Vec<SessionSumm
 }
 
 async fn end_one(
-    LoggedIn { session, .. }: LoggedIn,
+    LoggedIn { username, session }: LoggedIn,
+    ClientIp(client): ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     if session.end_principal_session(&id).await? {
+        tracing::info!(event = "session_revoked", %username, client = ?client, "a device was logged out");
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found())
     }
 }
 
-async fn end_others(LoggedIn { session, .. }: LoggedIn) -> Result<StatusCode, ApiError> {
-    session.end_other_principal_sessions().await?;
+async fn end_others(
+    LoggedIn { username, session }: LoggedIn,
+    ClientIp(client): ClientIp,
+) -> Result<StatusCode, ApiError> {
+    let ended = session.end_other_principal_sessions().await?;
+    tracing::info!(event = "other_sessions_revoked", %username, client = ?client, ended, "every other device was logged out");
     Ok(StatusCode::NO_CONTENT)
 }
 
