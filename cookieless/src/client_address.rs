@@ -24,7 +24,10 @@ pub enum ClientAddress {
     Peer,
     /// The address that the nearest `trusted_hops` proxies wrote in a header that lists one
     /// address per hop, the nearest last (`X-Forwarded-For`). Entries before those are written
-    /// by the client and not believed. Without the header, the TCP peer.
+    /// by the client and not believed. Without the header, the TCP peer; with the header but no
+    /// address readable where the trusted proxy writes it, no address. Made with
+    /// [`ClientAddress::forwarded_for`].
+    #[non_exhaustive]
     ForwardedFor {
         /// The header, such as `x-forwarded-for`.
         header: HeaderName,
@@ -34,7 +37,21 @@ pub enum ClientAddress {
 }
 
 impl ClientAddress {
-    /// Trusts the last `trusted_hops` entries of `header` (at least one).
+    /// Trusts the last `trusted_hops` entries of `header` (at least one): behind a single
+    /// reverse proxy that appends the peer it saw, `forwarded_for(header, 1)`.
+    ///
+    /// ```
+    /// use cookieless::ClientAddress;
+    ///
+    /// let mut request = http::Request::new(());
+    /// request
+    ///     .headers_mut()
+    ///     .insert("x-forwarded-for", "6.6.6.6, 203.0.113.9".parse().unwrap());
+    /// let proxied = ClientAddress::forwarded_for("x-forwarded-for".parse().unwrap(), 1);
+    /// let client = proxied.of(request.headers(), request.extensions());
+    /// // The client wrote 6.6.6.6 itself; the proxy appended what it saw.
+    /// assert_eq!(client, Some("203.0.113.9".parse().unwrap()));
+    /// ```
     pub fn forwarded_for(header: HeaderName, trusted_hops: usize) -> Self {
         ClientAddress::ForwardedFor {
             header,
@@ -43,7 +60,7 @@ impl ClientAddress {
     }
 
     /// The address of the client that sent a request with these `headers` and `extensions`, if
-    /// they say it: for an app's own per-address limits, counted as the layer counts them.
+    /// they say it.
     ///
     /// ```
     /// use std::net::{IpAddr, SocketAddr};
@@ -67,20 +84,75 @@ impl ClientAddress {
             ClientAddress::ForwardedFor {
                 header,
                 trusted_hops,
-            } => forwarded(headers, header, *trusted_hops).or_else(peer),
+            } => match forwarded(headers, header, *trusted_hops) {
+                Forwarded::Absent => peer(),
+                Forwarded::Address(address) => Some(address),
+                Forwarded::Unreadable => None,
+            },
+        }
+    }
+
+    /// The key an address is counted under by per-address limits: IPv6 clients by their /64,
+    /// since one host is usually given a whole /64 to pick addresses from, and IPv4-mapped IPv6
+    /// as the IPv4 address it is. The layer's budget of new sessions counts so; an app's own
+    /// limits should too.
+    ///
+    /// ```
+    /// use std::net::IpAddr;
+    /// use cookieless::ClientAddress;
+    ///
+    /// let one: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+    /// let other: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+    /// assert_eq!(ClientAddress::counted_as(one), ClientAddress::counted_as(other));
+    /// ```
+    pub fn counted_as(address: IpAddr) -> IpAddr {
+        match address {
+            IpAddr::V4(_) => address,
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => {
+                    let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                    IpAddr::V6(Ipv6Addr::from(prefix))
+                }
+            },
         }
     }
 }
 
-/// The entry `trusted_hops` from the end of every `header` line taken together, or the first
-/// entry if there are fewer: the proxies in front only ever append.
-fn forwarded(headers: &HeaderMap, header: &HeaderName, trusted_hops: usize) -> Option<IpAddr> {
-    let mut entries = Vec::new();
-    for value in headers.get_all(header) {
-        entries.extend(value.to_str().ok()?.split(',').map(str::trim));
+/// What a forwarding header says of the client.
+enum Forwarded {
+    /// No such header: the request did not come through the proxy.
+    Absent,
+    Address(IpAddr),
+    /// The header is there, but not an address where the trusted proxy writes it.
+    Unreadable,
+}
+
+/// The entry `trusted_hops` from the end of every `header` line taken together (the last line
+/// last), or the first entry if there are fewer. Read from the end, since only the proxies'
+/// entries are trusted: whatever the client wrote before them is never read.
+fn forwarded(headers: &HeaderMap, header: &HeaderName, trusted_hops: usize) -> Forwarded {
+    let mut lines = headers.get_all(header).iter().rev().peekable();
+    if lines.peek().is_none() {
+        return Forwarded::Absent;
     }
-    let index = entries.len().checked_sub(trusted_hops).unwrap_or(0);
-    parse_entry(entries.get(index)?)
+    let mut seen = 0;
+    let mut first = None;
+    for line in lines {
+        let Ok(text) = line.to_str() else {
+            return Forwarded::Unreadable;
+        };
+        for entry in text.rsplit(',').map(str::trim) {
+            seen += 1;
+            if seen == trusted_hops {
+                return parse_entry(entry).map_or(Forwarded::Unreadable, Forwarded::Address);
+            }
+            first = Some(entry);
+        }
+    }
+    first
+        .and_then(parse_entry)
+        .map_or(Forwarded::Unreadable, Forwarded::Address)
 }
 
 /// An address as proxies write it: `203.0.113.7`, `2001:db8::1`, `[2001:db8::1]:443` or
@@ -92,24 +164,9 @@ fn parse_entry(entry: &str) -> Option<IpAddr> {
         .or_else(|| entry.parse::<SocketAddr>().ok().map(|addr| addr.ip()))
 }
 
-/// The key an address is counted under: IPv6 clients by their /64, since one host is usually given
-/// a whole /64 to pick addresses from; IPv4-mapped IPv6 as the IPv4 address it is.
-pub(crate) fn budget_key(address: IpAddr) -> IpAddr {
-    match address {
-        IpAddr::V4(_) => address,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(Ipv6Addr::from(prefix))
-            }
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use http::Request;
+    use http::{HeaderValue, Request};
 
     use super::*;
 
@@ -163,30 +220,41 @@ mod tests {
         assert_eq!(two.of_request(&short), ip("203.0.113.9"));
         let bracketed = request(Some("10.0.0.1:1"), &["[2001:db8::7]:443"]);
         assert_eq!(one.of_request(&bracketed), ip("2001:db8::7"));
-        // No header, or nothing usable at the trusted position: the peer.
+        // No header: the peer. Nothing usable at the trusted position: no address, never the
+        // proxy's (which would pool such clients with everyone behind the proxy).
         assert_eq!(
             one.of_request(&request(Some("10.0.0.1:1"), &[])),
             ip("10.0.0.1")
         );
         assert_eq!(
             one.of_request(&request(Some("10.0.0.1:1"), &["unknown"])),
-            ip("10.0.0.1")
+            None
         );
+        // A line the client sent that is not text is never read when the trusted entry follows it.
+        let mut mixed = request(Some("10.0.0.1:1"), &[]);
+        let headers = mixed.headers_mut();
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xff\xfe").unwrap(),
+        );
+        headers.append("x-forwarded-for", "198.51.100.2".parse().unwrap());
+        assert_eq!(one.of_request(&mixed), ip("198.51.100.2"));
+        assert_eq!(two.of_request(&mixed), None);
         assert_eq!(ClientAddress::forwarded_for(header, 0), one);
     }
 
     #[test]
     fn ipv6_clients_count_by_their_64() {
         assert_eq!(
-            budget_key("2001:db8:1:2:aaaa::1".parse().unwrap()),
+            ClientAddress::counted_as("2001:db8:1:2:aaaa::1".parse().unwrap()),
             "2001:db8:1:2::".parse::<IpAddr>().unwrap()
         );
         assert_eq!(
-            budget_key("::ffff:192.0.2.1".parse().unwrap()),
+            ClientAddress::counted_as("::ffff:192.0.2.1".parse().unwrap()),
             "192.0.2.1".parse::<IpAddr>().unwrap()
         );
         assert_eq!(
-            budget_key("192.0.2.1".parse().unwrap()),
+            ClientAddress::counted_as("192.0.2.1".parse().unwrap()),
             "192.0.2.1".parse::<IpAddr>().unwrap()
         );
     }

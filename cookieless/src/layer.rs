@@ -241,7 +241,7 @@ where
         let presented = match read_request(request.headers()) {
             Ok(presented) => presented,
             Err(refusal) => {
-                tracing::info!(event = "token_refused", reason = ?refusal, "a request's X-Session header was refused");
+                tracing::debug!(event = "token_refused", reason = ?refusal, "a request's X-Session header was refused");
                 return SessionFuture::refused(refusal.into_response());
             }
         };
@@ -252,11 +252,12 @@ where
                 "a token was refused"
             );
         }
+        let writes = !request.method().is_safe();
         let charge = match &self.config.new_sessions {
             None => Charge::Free,
             Some(budget) => {
                 let client = budget.client(&request);
-                if matches!(presented, Presented::Token(_)) || request.method().is_safe() {
+                if matches!(presented, Presented::Token(_)) || !writes {
                     Charge::Due(client)
                 } else {
                     match budget.charge(client) {
@@ -273,6 +274,22 @@ where
         // The clone may not be ready; the instance that `poll_ready` prepared is the one to call.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
+        if writes && matches!(charge, Charge::Due(_)) {
+            // A write with a token, under a budget: whether it begins a session is known only
+            // once the session is loaded, and must be settled before the handler runs.
+            let checked = session.clone();
+            return SessionFuture {
+                step: Step::Checking {
+                    check: Box::pin(async move {
+                        match checked.charge_before_handler().await {
+                            Ok(()) => Ok(inner.call(request)),
+                            Err(error) => Err(error.into_response()),
+                        }
+                    }),
+                    session,
+                },
+            };
+        }
         SessionFuture {
             step: Step::Handling {
                 handler: inner.call(request),
@@ -294,6 +311,10 @@ pin_project! {
 pin_project! {
     #[project = StepProjection]
     enum Step<F> {
+        Checking {
+            check: Pin<Box<dyn Future<Output = Result<F, Response<Body>>> + Send>>,
+            session: Session,
+        },
         Handling {
             #[pin]
             handler: F,
@@ -328,6 +349,15 @@ where
         let mut step = self.project().step;
         loop {
             match step.as_mut().project() {
+                StepProjection::Checking { check, session } => {
+                    match ready!(check.as_mut().poll(cx)) {
+                        Ok(handler) => {
+                            let session = session.clone();
+                            step.set(Step::Handling { handler, session });
+                        }
+                        Err(refusal) => return Poll::Ready(Ok(refusal)),
+                    }
+                }
                 StepProjection::Handling { handler, session } => {
                     let response = ready!(handler.poll(cx))?.map(Body::new);
                     match finish(session, response) {

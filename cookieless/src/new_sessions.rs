@@ -5,7 +5,7 @@
 //! Each address gets a token bucket ([`governor`]'s GCRA); a request beyond it is answered `429`
 //! before its handler runs, and nothing is stored.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -16,7 +16,7 @@ use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 use http::Request;
 
-use crate::client_address::{budget_key, ClientAddress};
+use crate::client_address::ClientAddress;
 use crate::clock::Clock;
 use crate::error::SessionError;
 
@@ -70,8 +70,9 @@ impl NewSessionLimit {
     }
 
     /// How many addresses are tracked at once (default: [`Self::DEFAULT_MAX_TRACKED`]). Past it,
-    /// addresses not seen lately share one bucket, so that the limiter's memory stays bounded
-    /// under a flood from many addresses.
+    /// while it cannot forget addresses whose buckets are full again, every address is counted
+    /// with its network (its /24, or IPv6 /48), and past twice as many keys all share one bucket,
+    /// so that the limiter's memory stays bounded under a flood from many addresses.
     pub fn with_max_tracked(mut self, max_tracked: usize) -> Self {
         self.max_tracked = max_tracked.max(1);
         self
@@ -108,6 +109,14 @@ pub(crate) enum Charge {
 /// The key of addresses counted together: those that are not known, and those beyond the cap.
 const SHARED: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 
+/// The network an address belongs to, for counting under a flood: its /24, or its IPv6 /48.
+fn network_of(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(v4) => IpAddr::V4(Ipv4Addr::from(u32::from(v4) & 0xffff_ff00)),
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 80) - 1))),
+    }
+}
+
 /// Pruning walks every tracked address, so a flood may trigger it at most this often.
 const PRUNE_INTERVAL_MS: u64 = 1_000;
 
@@ -130,7 +139,7 @@ impl NewSessionBudget {
             .client_address
             .of(request.headers(), request.extensions())
         {
-            Some(address) => budget_key(address),
+            Some(address) => ClientAddress::counted_as(address),
             None => {
                 if !self.warned_without_address.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
@@ -146,8 +155,13 @@ impl NewSessionBudget {
 
     /// Takes one new session from `client`'s budget, or says how long until there is one.
     pub(crate) fn charge(&self, client: IpAddr) -> Result<(), SessionError> {
-        let key = if self.limiter.len() < self.max_tracked || self.prune() {
+        let tracked = self.limiter.len();
+        let key = if tracked < self.max_tracked || self.prune() {
             client
+        } else if tracked < self.max_tracked.saturating_mul(2) {
+            // Under a flood from many addresses, their networks share buckets, so that one
+            // network's flood does not spend everyone else's budget.
+            network_of(client)
         } else {
             SHARED
         };
@@ -230,7 +244,7 @@ mod tests {
     }
 
     #[test]
-    fn beyond_the_tracked_addresses_new_ones_share_a_bucket() {
+    fn beyond_the_tracked_addresses_networks_then_all_share_buckets() {
         let clock = Clock::default();
         let limit = NewSessionLimit::per_minute(1)
             .unwrap()
@@ -239,11 +253,16 @@ mod tests {
         let budget = NewSessionBudget::new(&limit, clock.clone());
         budget.charge(address("192.0.2.1")).unwrap();
         budget.charge(address("192.0.2.2")).unwrap();
-        // Both buckets are still draining, so nothing can be pruned: the newcomers share one.
+        // Both buckets are still draining, so nothing can be pruned: addresses count by network.
         budget.charge(address("192.0.2.3")).unwrap();
         budget.charge(address("192.0.2.4")).unwrap();
         assert!(budget.charge(address("192.0.2.5")).is_err());
-        assert!(budget.limiter.len() <= 3);
+        // Another network has a bucket of its own, until twice the cap: then all share one.
+        budget.charge(address("198.51.100.1")).unwrap();
+        budget.charge(address("203.0.113.1")).unwrap();
+        budget.charge(address("203.0.113.1")).unwrap();
+        assert!(budget.charge(address("100.64.0.1")).is_err());
+        assert!(budget.limiter.len() <= 5);
         // Once the buckets are full again, the addresses are forgotten and room is made.
         clock.advance(Duration::from_secs(180));
         budget.charge(address("192.0.2.6")).unwrap();

@@ -1,5 +1,6 @@
 //! The `Session` handle that handlers use: typed values by key, loaded from the store on first use.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
@@ -52,6 +53,8 @@ struct Inner {
     user_agent: Option<HeaderValue>,
     /// Whether a session this request begins is paid for.
     charge: Charge,
+    /// Set once the layer charged a request whose token turned out dead, before its handler ran.
+    paid_before_handler: AtomicBool,
     state: LazyState<SessionState>,
 }
 
@@ -86,6 +89,7 @@ impl Session {
                 presented,
                 user_agent,
                 charge,
+                paid_before_handler: AtomicBool::new(false),
                 state: LazyState::new(),
             }),
         }
@@ -361,8 +365,34 @@ impl Session {
         &self.inner.presented
     }
 
+    /// What a session this request begins still owes the budget of new sessions.
     pub(crate) fn charge(&self) -> Charge {
-        self.inner.charge
+        if self.inner.paid_before_handler.load(Ordering::Relaxed) {
+            Charge::Paid
+        } else {
+            self.inner.charge
+        }
+    }
+
+    /// Loads the session, and if the request's token turns out dead (so that what the handler
+    /// writes would begin a session), takes one from the client's budget now, before the handler
+    /// runs: a made-up token must not let a handler's other work (an account made, a hash
+    /// computed) through a spent budget.
+    pub(crate) async fn charge_before_handler(&self) -> Result<(), SessionError> {
+        let Charge::Due(client) = self.inner.charge else {
+            return Ok(());
+        };
+        let Some(budget) = &self.inner.config.new_sessions else {
+            return Ok(());
+        };
+        let live = self.with_loaded(|state| state.stored().is_some()).await?;
+        if !live {
+            budget.charge(client)?;
+            self.inner
+                .paid_before_handler
+                .store(true, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     pub(crate) fn request_user_agent(&self) -> Option<Arc<str>> {

@@ -69,6 +69,10 @@ test('an SPA served from another origin logs in through CORS', async () => {
   const configured = html.replace(/<title>/i, `<meta name="cookieless-api" content="${api.url}"><title>`);
   expect(configured, 'the API origin was written into the page').toContain(api.url);
   writeFileSync(index, configured);
+  // The page's Content-Security-Policy is made from the page when the server starts, so that it
+  // lets the page call the API's origin.
+  await siteServer.stop();
+  await siteServer.start();
   const context = await openBrowser({ cookies: false });
   const checkCookies = watchForCookies(context);
   try {

@@ -1,9 +1,10 @@
 // The page's Content-Security-Policy: the SPA runs under it without a single refusal, and only
 // the sites named with --frame-ancestor may show it in a frame.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Page } from '@playwright/test';
 import { test, expect, register, newUsername, counterValue, Server } from './fixtures';
 
 test('the SPA runs under its Content-Security-Policy', async ({ page, server }) => {
@@ -23,40 +24,60 @@ test('the SPA runs under its Content-Security-Policy', async ({ page, server }) 
   await expect(page.getByRole('heading', { name: 'Notes' }).first()).toBeVisible();
 });
 
-/** Serves, at http://framer.test/, a page of that origin that frames `url`. */
-async function frameFrom(page: Page, url: string): Promise<void> {
-  await page.route('http://framer.test/**', (route) =>
-    route.fulfill({
-      contentType: 'text/html',
-      body: `<!doctype html><title>framer</title><iframe src="${url}/" width="800" height="600"></iframe>`,
-    }),
-  );
-  await page.goto('http://framer.test/');
+/**
+ * A site of another origin on loopback (Chromium keeps public sites from framing loopback ones
+ * whatever the policy says), whose page frames `url`. Returns its origin and a way to stop it.
+ */
+async function framingSite(): Promise<{ origin: string; frame: (url: string) => void; close: () => void }> {
+  let framed = '';
+  const site = createServer((_, response) => {
+    response.writeHead(200, { 'content-type': 'text/html' });
+    response.end(`<!doctype html><title>framer</title><iframe src="${framed}/" width="800" height="600"></iframe>`);
+  });
+  await new Promise<void>((listening) => site.listen(0, '127.0.0.1', listening));
+  const { port } = site.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    frame: (url) => {
+      framed = url;
+    },
+    close: () => site.close(),
+  };
 }
 
 // The framing tests use a page of their own: the fixture's page fails a test on any refusal.
 test('a site not named cannot frame the SPA', async ({ context, server }) => {
-  const page = await context.newPage();
-  const refused = page.waitForEvent('console', (message) =>
-    /Refused to (frame|display)/.test(message.text()) && /frame-ancestors/.test(message.text()),
-  );
-  await frameFrom(page, server.url);
-  await refused;
-  await expect(page.frameLocator('iframe').getByRole('heading', { name: 'Hello, visitor' })).toHaveCount(0);
+  const site = await framingSite();
+  try {
+    const page = await context.newPage();
+    const refused = page.waitForEvent('console', {
+      predicate: (message) => /frame-ancestors/.test(message.text()),
+      timeout: 15_000,
+    });
+    site.frame(server.url);
+    await page.goto(site.origin + '/');
+    await refused;
+    await expect(page.frameLocator('iframe').getByRole('heading', { name: 'Hello, visitor' })).toHaveCount(0);
+  } finally {
+    site.close();
+  }
 });
 
 test('a site named with --frame-ancestor frames the SPA, cookies blocked and all', async ({ context }) => {
-  const page = await context.newPage();
+  const site = await framingSite();
   const dataDir = mkdtempSync(join(tmpdir(), 'cookieless-data-'));
-  const server = await new Server(dataDir, ['--frame-ancestor', 'http://framer.test']).start();
+  const server = await new Server(dataDir, ['--frame-ancestor', site.origin]).start();
   try {
-    await frameFrom(page, server.url);
+    const page = await context.newPage();
+    site.frame(server.url);
+    await page.goto(site.origin + '/');
     const app = page.frameLocator('iframe');
     await expect(app.getByRole('heading', { name: 'Hello, visitor' })).toBeVisible();
     await app.getByRole('button', { name: 'Increment' }).click();
     await expect(app.getByRole('status', { name: 'Value' })).toHaveText('1');
   } finally {
     await server.stop();
+    site.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

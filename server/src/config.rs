@@ -85,13 +85,23 @@ pub struct Config {
     #[arg(long, env = "COOKIELESS_HEADER_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub header_timeout: Duration,
 
-    /// A request whose body has not arrived within this long is answered 408.
-    #[arg(long, env = "COOKIELESS_BODY_TIMEOUT", default_value = "30s", value_parser = positive_duration)]
-    pub body_timeout: Duration,
+    /// A request not answered within this long, its body's arrival included, is answered 408:
+    /// a client that sends its body a byte at a time cannot hold a request for longer.
+    #[arg(long, env = "COOKIELESS_REQUEST_TIMEOUT", default_value = "30s", value_parser = positive_duration)]
+    pub request_timeout: Duration,
 
     /// Connections served at once; more wait in the kernel's backlog until one closes.
     #[arg(long, env = "COOKIELESS_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+
+    /// Connections one peer address may hold at once; more are closed at once (`0`: no limit).
+    /// Not applied with --client-ip-header, where every connection comes from the proxy.
+    #[arg(
+        long,
+        env = "COOKIELESS_MAX_CONNECTIONS_PER_CLIENT",
+        default_value_t = 64
+    )]
+    pub max_connections_per_client: u32,
 
     /// An origin allowed to show the SPA in a frame, e.g. `https://partner.example` (repeatable;
     /// in the environment, comma-separated). None: no site may frame it.

@@ -32,7 +32,6 @@ use cookieless::{
 use http::StatusCode;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use crate::config::{Config, StoreKind};
@@ -40,7 +39,7 @@ use crate::credential::CredentialKey;
 use crate::login_throttle::LoginThrottle;
 use crate::notes::{MemoryNotes, NoteStore, RedisNotes, SledNotes};
 use crate::password::Hasher;
-use crate::readiness::Readiness;
+use crate::readiness::{Readiness, StoreProbe};
 use crate::security_headers::ContentSecurityPolicy;
 use crate::serve::ConnectionLimits;
 use crate::state::AppState;
@@ -175,7 +174,10 @@ impl App {
         }
         let router = security_headers::on_every_response(router)
             .layer(policy.layer())
-            .layer(RequestBodyTimeoutLayer::new(config.body_timeout))
+            .layer(axum::middleware::from_fn_with_state(
+                config.request_timeout,
+                request_deadline,
+            ))
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(TraceLayer::new_for_http());
         Ok(App {
@@ -184,6 +186,11 @@ impl App {
             limits: ConnectionLimits {
                 header_timeout: config.header_timeout,
                 max_connections: config.max_connections as usize,
+                // Behind a proxy every connection has the proxy's address.
+                max_per_peer: match (&config.client_ip_header, config.max_connections_per_client) {
+                    (None, 0) | (Some(_), _) => None,
+                    (None, max) => Some(max as usize),
+                },
             },
         })
     }
@@ -199,6 +206,23 @@ impl App {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Answers `408` to a request not answered within `limit`, its body's arrival included. Dropping
+/// the handler saves nothing of its session, as with any request that does not finish.
+async fn request_deadline(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            Json(serde_json::json!({ "detail": "The request took too long." })),
+        )
+            .into_response(),
     }
 }
 
@@ -244,7 +268,7 @@ impl Stores {
                     sessions: SessionLayer::new(sessions),
                     users: Arc::new(users),
                     notes: Arc::new(notes),
-                    readiness: Readiness::sled(&db).map_err(database_error)?,
+                    readiness: Readiness::new(StoreProbe::sled(&db).map_err(database_error)?),
                     db: Some(db),
                 })
             }
@@ -253,7 +277,7 @@ impl Stores {
                 users: Arc::new(MemoryUsers::default()),
                 notes: Arc::new(MemoryNotes::default()),
                 db: None,
-                readiness: Readiness::Memory,
+                readiness: Readiness::new(StoreProbe::Memory),
             }),
             StoreKind::Redis(url) => {
                 let redis_error = |reason: String| StartError::Redis {
@@ -275,7 +299,7 @@ impl Stores {
                     users: Arc::new(users),
                     notes: Arc::new(notes),
                     db: None,
-                    readiness: Readiness::Redis(pool),
+                    readiness: Readiness::new(StoreProbe::Redis(pool)),
                 })
             }
         }
@@ -299,7 +323,8 @@ async fn warn_of_eviction(pool: &RedisPool) {
         Ok([_, policy]) => tracing::warn!(
             event = "redis_eviction_policy",
             %policy,
-            "Redis may evict keys without an expiry (users, notes, the index of sessions): set \
+            "Redis may evict keys without an expiry (users, notes, the index of sessions, and \
+             the server's secret, without which every session is logged out): set \
              maxmemory-policy to noeviction or a volatile-* policy"
         ),
         // Managed services often refuse CONFIG; nothing to tell then.

@@ -1,10 +1,15 @@
-//! Failed logins slow down further tries, per account and per client address.
+//! Failed logins slow down further tries: per account from one address, per account from
+//! anywhere, and per address.
 //!
-//! Each key (a username as typed, or an address) has a count of recent failures. The first few
-//! are free; after them every try must wait twice as long as the last since the latest failure,
-//! up to a ceiling, so that guessing one account from many addresses and many accounts from one
-//! address both slow down, and the real user is never kept out for longer than the ceiling. A
-//! quiet spell forgets the count, and a successful login resets its account's.
+//! Each key has a count of recent failures. The first few are free; after them every try must
+//! wait twice as long as the last since the latest failure, up to a ceiling. The hard limit is on
+//! one account from one address, where the guesser is; the limit on an account from anywhere is
+//! looser (more free tries, a ceiling of a minute), so that guessing one account from many
+//! addresses slows down without anyone being able to lock its owner out: at worst the owner waits
+//! a minute between tries. The limit per address slows guessing many accounts from one place.
+//!
+//! A try is counted as a failure when it begins, and taken back when it succeeds: counting only
+//! after the hash would let every try sent in parallel through the same open slot.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -12,7 +17,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use cookieless::store::Millis;
-use cookieless::Clock;
+use cookieless::{ClientAddress, Clock};
 
 /// What one kind of key tolerates.
 #[derive(Clone, Copy, Debug)]
@@ -28,18 +33,25 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// One account: five tries, then 1 s, 2 s, 4 s ... up to five minutes.
-    pub const ACCOUNT: Policy = Policy {
+    /// One account from one address: five tries, then 1 s, 2 s, 4 s ... up to five minutes.
+    pub const ACCOUNT_FROM_ADDRESS: Policy = Policy {
         free: 5,
         first_wait: Duration::from_secs(1),
         max_wait: Duration::from_secs(5 * 60),
         forget_after: Duration::from_secs(15 * 60),
     };
 
+    /// One account from anywhere: twenty tries, then waits up to a minute.
+    pub const ACCOUNT: Policy = Policy {
+        free: 20,
+        max_wait: Duration::from_secs(60),
+        ..Policy::ACCOUNT_FROM_ADDRESS
+    };
+
     /// One address, which many people may share behind a NAT: twenty tries before any wait.
     pub const ADDRESS: Policy = Policy {
         free: 20,
-        ..Policy::ACCOUNT
+        ..Policy::ACCOUNT_FROM_ADDRESS
     };
 
     fn wait_after(&self, failures: u32) -> Duration {
@@ -55,8 +67,19 @@ impl Policy {
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Key {
+    AccountFrom(String, Option<IpAddr>),
     Account(String),
     Address(IpAddr),
+}
+
+impl Key {
+    fn policy(&self) -> &'static Policy {
+        match self {
+            Key::AccountFrom(..) => &Policy::ACCOUNT_FROM_ADDRESS,
+            Key::Account(_) => &Policy::ACCOUNT,
+            Key::Address(_) => &Policy::ADDRESS,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -76,7 +99,7 @@ pub struct LoginThrottle {
 const MAX_KEY_LEN: usize = 64;
 
 impl LoginThrottle {
-    /// Keys tracked at once by default (about 10 MiB).
+    /// Keys tracked at once by default (about 15 MiB).
     pub const DEFAULT_MAX_KEYS: usize = 100_000;
 
     pub fn new(clock: Clock, max_keys: usize) -> Self {
@@ -87,53 +110,59 @@ impl LoginThrottle {
         }
     }
 
-    /// How long the caller must wait before trying `username` from `address`, if at all.
-    pub fn wait(&self, username: &str, address: Option<IpAddr>) -> Option<Duration> {
+    /// Begins a try at `username` from `address`: counted as a failure from now on, unless
+    /// [`LoginThrottle::succeeded`] takes it back. Refused with the time left to wait when a try
+    /// is due only later.
+    pub fn begin(&self, username: &str, address: Option<IpAddr>) -> Result<(), Duration> {
         let now = self.clock.now();
-        let failures = self.lock();
-        let wait_for = |key: &Key, policy: &Policy| -> Duration {
-            let Some(failures) = failures.get(key) else {
-                return Duration::ZERO;
-            };
-            let until = failures
-                .last
-                .saturating_add(policy.wait_after(failures.count).as_millis() as Millis);
-            Duration::from_millis(until.saturating_sub(now))
-        };
-        let mut wait = wait_for(&account(username), &Policy::ACCOUNT);
-        if let Some(address) = address {
-            wait = wait.max(wait_for(&Key::Address(address), &Policy::ADDRESS));
-        }
-        (!wait.is_zero()).then_some(wait)
-    }
-
-    /// Counts a failed try at `username` from `address`.
-    pub fn failed(&self, username: &str, address: Option<IpAddr>) {
-        let now = self.clock.now();
+        let keys = keys(username, address);
         let mut failures = self.lock();
-        let mut count = |key: Key, policy: &Policy| {
-            if !failures.contains_key(&key) && failures.len() >= self.max_keys {
-                make_room(&mut failures, now, policy, self.max_keys);
+        let wait = keys
+            .iter()
+            .map(|key| required_wait(failures.get(key), key.policy(), now))
+            .max()
+            .unwrap_or_default();
+        if !wait.is_zero() {
+            return Err(wait);
+        }
+        for key in keys {
+            self.count(&mut failures, key, now);
+        }
+        Ok(())
+    }
+
+    /// The try proved the password: the account's failures are forgotten, and the address's
+    /// count loses the one its try added (not more: an attacker's own account would otherwise
+    /// clear the address).
+    pub fn succeeded(&self, username: &str, address: Option<IpAddr>) {
+        let mut failures = self.lock();
+        for key in keys(username, address) {
+            match key {
+                Key::Address(_) => {
+                    if let Some(entry) = failures.get_mut(&key) {
+                        entry.count = entry.count.saturating_sub(1);
+                    }
+                }
+                account => {
+                    failures.remove(&account);
+                }
             }
-            let entry = failures
-                .entry(key)
-                .or_insert(Failures { count: 0, last: 0 });
-            if now.saturating_sub(entry.last) >= policy.forget_after.as_millis() as Millis {
-                entry.count = 0;
-            }
-            entry.count = entry.count.saturating_add(1);
-            entry.last = now;
-        };
-        count(account(username), &Policy::ACCOUNT);
-        if let Some(address) = address {
-            count(Key::Address(address), &Policy::ADDRESS);
         }
     }
 
-    /// The account's owner proved the password: its failures are forgotten. The address's are
-    /// not, or one account of the attacker's own would clear the address's count.
-    pub fn succeeded(&self, username: &str) {
-        self.lock().remove(&account(username));
+    fn count(&self, failures: &mut HashMap<Key, Failures>, key: Key, now: Millis) {
+        if !failures.contains_key(&key) && failures.len() >= self.max_keys {
+            make_room(failures, now, self.max_keys);
+        }
+        let policy = key.policy();
+        let entry = failures
+            .entry(key)
+            .or_insert(Failures { count: 0, last: 0 });
+        if now.saturating_sub(entry.last) >= policy.forget_after.as_millis() as Millis {
+            entry.count = 0;
+        }
+        entry.count = entry.count.saturating_add(1);
+        entry.last = now;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Failures>> {
@@ -143,25 +172,51 @@ impl LoginThrottle {
     }
 }
 
-fn account(username: &str) -> Key {
+/// How long a key with these failures must still wait at `now`.
+fn required_wait(failures: Option<&Failures>, policy: &Policy, now: Millis) -> Duration {
+    let Some(failures) = failures else {
+        return Duration::ZERO;
+    };
+    if now.saturating_sub(failures.last) >= policy.forget_after.as_millis() as Millis {
+        return Duration::ZERO;
+    }
+    let until = failures
+        .last
+        .saturating_add(policy.wait_after(failures.count).as_millis() as Millis);
+    Duration::from_millis(until.saturating_sub(now))
+}
+
+/// The keys a try at `username` from `address` counts under; an address as the session layer
+/// counts it (an IPv6 client by its /64).
+fn keys(username: &str, address: Option<IpAddr>) -> Vec<Key> {
     let end = username
         .char_indices()
         .nth(MAX_KEY_LEN)
         .map_or(username.len(), |(index, _)| index);
-    Key::Account(username[..end].to_lowercase())
+    let account = username[..end].to_lowercase();
+    let address = address.map(ClientAddress::counted_as);
+    let mut keys = vec![
+        Key::AccountFrom(account.clone(), address),
+        Key::Account(account),
+    ];
+    keys.extend(address.map(Key::Address));
+    keys
 }
 
-/// Forgets keys quiet long enough to start over; if none are, the one quiet longest.
-fn make_room(failures: &mut HashMap<Key, Failures>, now: Millis, policy: &Policy, max_keys: usize) {
-    let forget_after = policy.forget_after.as_millis() as Millis;
-    failures.retain(|_, failures| now.saturating_sub(failures.last) < forget_after);
+/// Forgets keys quiet long enough to start over; if that is not enough, the tenth quiet longest,
+/// so that a full table is not walked again on the very next try.
+fn make_room(failures: &mut HashMap<Key, Failures>, now: Millis, max_keys: usize) {
+    failures.retain(|key, failures| {
+        now.saturating_sub(failures.last) < key.policy().forget_after.as_millis() as Millis
+    });
     if failures.len() >= max_keys {
-        let oldest = failures
+        let mut by_age: Vec<(Millis, Key)> = failures
             .iter()
-            .min_by_key(|(_, failures)| failures.last)
-            .map(|(key, _)| key.clone());
-        if let Some(oldest) = oldest {
-            failures.remove(&oldest);
+            .map(|(key, failures)| (failures.last, key.clone()))
+            .collect();
+        by_age.sort_unstable_by_key(|(last, _)| *last);
+        for (_, key) in by_age.into_iter().take(max_keys.div_ceil(10)) {
+            failures.remove(&key);
         }
     }
 }
@@ -174,25 +229,52 @@ mod tests {
         Some(IpAddr::from([192, 0, 2, last]))
     }
 
+    /// A try that fails.
+    fn fail(throttle: &LoginThrottle, username: &str, address: Option<IpAddr>) {
+        throttle.begin(username, address).unwrap();
+    }
+
     #[test]
-    fn an_account_waits_longer_after_each_failure_beyond_the_free_ones() {
+    fn one_address_guessing_one_account_waits_longer_after_each_failure() {
         let clock = Clock::default();
         let throttle = LoginThrottle::new(clock.clone(), 100);
-        for n in 0..5 {
-            assert_eq!(throttle.wait("ada", address(n)), None);
-            throttle.failed("ada", address(n));
+        for _ in 0..6 {
+            fail(&throttle, "ada", address(1));
         }
-        assert_eq!(throttle.wait("ada", address(9)), None);
-        throttle.failed("ada", address(9));
-        let first = throttle.wait("ada", address(10)).unwrap();
+        let first = throttle.begin("ada", address(1)).unwrap_err();
         assert!(first <= Duration::from_secs(1) && first > Duration::ZERO);
-        // Unknown usernames and other spellings of the same name count alike.
-        assert!(throttle.wait("ADA", address(11)).is_some());
+        // Other spellings of the same name count alike, and so would an unknown name.
+        assert!(throttle.begin("ADA", address(1)).is_err());
         clock.advance(Duration::from_secs(1));
-        assert_eq!(throttle.wait("ada", address(12)), None);
-        throttle.failed("ada", address(12));
-        assert!(throttle.wait("ada", None).unwrap() > Duration::from_secs(1));
-        assert_eq!(throttle.wait("grace", address(12)), None);
+        fail(&throttle, "ada", address(1));
+        assert!(throttle.begin("ada", address(1)).unwrap_err() > Duration::from_secs(1));
+        // The owner, elsewhere, is not held back by it.
+        assert!(throttle.begin("ada", address(2)).is_ok());
+    }
+
+    #[test]
+    fn tries_in_parallel_are_counted_before_they_are_checked() {
+        let throttle = LoginThrottle::new(Clock::default(), 100);
+        // Six tries begin before any answer: the sixth is the first refused.
+        let begun = (0..10)
+            .filter(|_| throttle.begin("ada", address(1)).is_ok())
+            .count();
+        assert_eq!(begun, 6);
+    }
+
+    #[test]
+    fn guessing_one_account_from_everywhere_never_locks_its_owner_out_for_long() {
+        let clock = Clock::default();
+        let throttle = LoginThrottle::new(clock.clone(), 1_000);
+        for n in 0..200 {
+            let _ = throttle.begin("ada", address(n));
+        }
+        let wait = throttle.begin("ada", address(250)).unwrap_err();
+        assert!(wait <= Policy::ACCOUNT.max_wait, "{wait:?}");
+        clock.advance(Policy::ACCOUNT.max_wait);
+        throttle.begin("ada", address(250)).unwrap();
+        throttle.succeeded("ada", address(250));
+        throttle.begin("ada", address(250)).unwrap();
     }
 
     #[test]
@@ -200,43 +282,52 @@ mod tests {
         let clock = Clock::default();
         let throttle = LoginThrottle::new(clock.clone(), 100);
         for _ in 0..40 {
-            throttle.failed("ada", None);
+            throttle.begin("ada", None).unwrap();
+            clock.advance(Policy::ACCOUNT_FROM_ADDRESS.max_wait);
         }
-        assert_eq!(throttle.wait("ada", None), Some(Policy::ACCOUNT.max_wait));
-        clock.advance(Policy::ACCOUNT.max_wait);
-        assert_eq!(throttle.wait("ada", None), None);
-        // The next failure after the cap waits the cap again, until a quiet spell forgets all.
-        throttle.failed("ada", None);
-        assert!(throttle.wait("ada", None).is_some());
-        clock.advance(Policy::ACCOUNT.forget_after);
-        throttle.failed("ada", None);
-        assert_eq!(throttle.wait("ada", None), None);
-        for _ in 0..10 {
-            throttle.failed("ada", None);
+        throttle.begin("ada", None).unwrap();
+        assert_eq!(
+            throttle.begin("ada", None).unwrap_err(),
+            Policy::ACCOUNT_FROM_ADDRESS.max_wait
+        );
+        clock.advance(Policy::ACCOUNT_FROM_ADDRESS.forget_after);
+        throttle.begin("ada", None).unwrap();
+        throttle.succeeded("ada", None);
+        for _ in 0..5 {
+            fail(&throttle, "ada", None);
         }
-        throttle.succeeded("ada");
-        assert_eq!(throttle.wait("ada", None), None);
+        throttle.begin("ada", None).unwrap();
+        throttle.succeeded("ada", None);
+        fail(&throttle, "ada", None);
     }
 
     #[test]
     fn an_address_guessing_many_accounts_slows_down() {
         let throttle = LoginThrottle::new(Clock::default(), 1_000);
         for n in 0..21 {
-            throttle.failed(&format!("user{n}"), address(1));
+            fail(&throttle, &format!("user{n}"), address(1));
         }
-        assert!(throttle.wait("someone_new", address(1)).is_some());
-        assert_eq!(throttle.wait("someone_new", address(2)), None);
-        // Success on an account of the guesser's own does not clear the address.
-        throttle.succeeded("user0");
-        assert!(throttle.wait("someone_new", address(1)).is_some());
+        assert!(throttle.begin("someone_new", address(1)).is_err());
+        assert!(throttle.begin("someone_new", address(2)).is_ok());
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64() {
+        let throttle = LoginThrottle::new(Clock::default(), 1_000);
+        for n in 0..21u16 {
+            let address = IpAddr::from([0x2001, 0xdb8, 0, 1, n, 0, 0, 1]);
+            fail(&throttle, &format!("user{n}"), Some(address));
+        }
+        let same_64 = IpAddr::from([0x2001, 0xdb8, 0, 1, 0xffff, 0, 0, 9]);
+        assert!(throttle.begin("someone_new", Some(same_64)).is_err());
     }
 
     #[test]
     fn the_table_stays_bounded() {
-        let throttle = LoginThrottle::new(Clock::default(), 10);
+        let throttle = LoginThrottle::new(Clock::default(), 30);
         for n in 0..1_000 {
-            throttle.failed(&format!("user{n}"), None);
+            let _ = throttle.begin(&format!("user{n}"), None);
         }
-        assert!(throttle.lock().len() <= 10);
+        assert!(throttle.lock().len() <= 30);
     }
 }

@@ -109,7 +109,13 @@ fn run_jobs(waiting: &Mutex<Receiver<Job>>) {
             waiting.recv()
         };
         match job {
-            Ok(job) => job(),
+            // A panic in one hash must not take a thread from the pool for good: its caller sees
+            // the answer channel close and reports the failure.
+            Ok(job) => {
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                    tracing::error!("a password hash panicked");
+                }
+            }
             // Every `Hasher` is gone.
             Err(_) => return,
         }

@@ -1,15 +1,50 @@
 //! `/readyz`: whether this instance can serve, for a load balancer to stop sending traffic when
 //! its store cannot be written or reached. `/healthz` stays a liveness check.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cookieless::store::RedisPool;
 use http::StatusCode;
+use tokio::time::Instant;
+
+/// The instance's readiness, checked at most once a [`CHECK_INTERVAL`]: `/readyz` needs no login,
+/// and a flood of it must not become a flood of flushes.
+#[derive(Clone)]
+pub struct Readiness {
+    store: Arc<StoreProbe>,
+    last: Arc<tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>>,
+}
+
+const CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+impl Readiness {
+    pub fn new(store: StoreProbe) -> Self {
+        Readiness {
+            store: Arc::new(store),
+            last: Arc::default(),
+        }
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        // Held across the check, so that concurrent callers wait for one check, not make their own.
+        let mut last = self.last.lock().await;
+        if let Some((at, result)) = last.as_ref() {
+            if at.elapsed() < CHECK_INTERVAL {
+                return result.clone();
+            }
+        }
+        let result = self.store.check().await;
+        *last = Some((Instant::now(), result.clone()));
+        result
+    }
+}
 
 /// What the instance depends on.
-#[derive(Clone)]
-pub enum Readiness {
+pub enum StoreProbe {
     /// Nothing outside the process (`--store memory`).
     Memory,
     /// The sled database: a small write in a tree of its own, made durable.
@@ -18,15 +53,15 @@ pub enum Readiness {
     Redis(RedisPool),
 }
 
-impl Readiness {
+impl StoreProbe {
     pub fn sled(db: &sled::Db) -> Result<Self, sled::Error> {
-        Ok(Readiness::Sled(db.open_tree("readiness")?))
+        Ok(StoreProbe::Sled(db.open_tree("readiness")?))
     }
 
     async fn check(&self) -> Result<(), String> {
         match self {
-            Readiness::Memory => Ok(()),
-            Readiness::Sled(tree) => {
+            StoreProbe::Memory => Ok(()),
+            StoreProbe::Sled(tree) => {
                 let now = cookieless::store::now_millis().to_be_bytes();
                 tree.insert("probe", &now)
                     .map_err(|error| error.to_string())?;
@@ -35,7 +70,7 @@ impl Readiness {
                     .map_err(|error| error.to_string())?;
                 Ok(())
             }
-            Readiness::Redis(pool) => {
+            StoreProbe::Redis(pool) => {
                 let mut connection = pool.get();
                 crate::redis_calls::bounded(
                     redis::cmd("PING").query_async::<String>(&mut connection),

@@ -4,7 +4,8 @@
 //! opens connections and never finishes its headers holds them forever. Here each connection is
 //! served by hyper's HTTP/1 builder with a timer, so that one that has not sent a request's
 //! headers within the timeout is closed (an idle kept-alive connection waiting for its next
-//! request included), and at most `max_connections` are served at once.
+//! request included), and at most `max_connections` are served at once, `max_per_peer` of them
+//! for one peer address, so that one client cannot hold every slot.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -29,6 +30,8 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
     /// Connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
+    /// Connections one peer address may hold; more are closed as soon as they are accepted.
+    pub max_per_peer: Option<usize>,
 }
 
 /// How long requests in flight may take to finish once shutdown begins.
@@ -48,6 +51,7 @@ pub async fn serve(
         .header_read_timeout(limits.header_timeout);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_peer = PeerConnections::new(limits.max_per_peer);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -55,6 +59,10 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let (slot, stream, peer) = accepted;
+        let Some(peer_slot) = per_peer.take(peer.ip()) else {
+            tracing::warn!(event = "connection_refused", client = %peer.ip(), "a client holds too many connections");
+            continue;
+        };
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
@@ -67,7 +75,7 @@ pub async fn serve(
                 // A client that left, or one dropped for its header timeout.
                 tracing::debug!(%error, %peer, "connection ended");
             }
-            drop(slot);
+            drop((slot, peer_slot));
         });
     }
     drop(listener);
@@ -101,6 +109,69 @@ async fn accept(
                 // little rather than spin, and go on.
                 tracing::warn!(%error, "could not accept a connection");
                 tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// How many connections each peer holds, when their number is capped.
+#[derive(Clone)]
+struct PeerConnections {
+    max: Option<usize>,
+    held: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+}
+
+/// One peer's hold on a connection, given back when dropped.
+struct PeerSlot {
+    peer: std::net::IpAddr,
+    connections: Option<PeerConnections>,
+}
+
+impl PeerConnections {
+    fn new(max: Option<usize>) -> Self {
+        PeerConnections {
+            max,
+            held: Arc::default(),
+        }
+    }
+
+    /// A slot for `peer`, unless it holds its share already.
+    fn take(&self, peer: std::net::IpAddr) -> Option<PeerSlot> {
+        let Some(max) = self.max else {
+            return Some(PeerSlot {
+                peer,
+                connections: None,
+            });
+        };
+        let mut held = self
+            .held
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = held.entry(peer).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(PeerSlot {
+            peer,
+            connections: Some(self.clone()),
+        })
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let Some(connections) = &self.connections else {
+            return;
+        };
+        let mut held = connections
+            .held
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = held.get_mut(&self.peer) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.peer);
             }
         }
     }

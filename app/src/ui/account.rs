@@ -1,5 +1,6 @@
 //! The account page: a new password, which logs out every other device.
 
+use cookieless_client::use_session;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -21,6 +22,7 @@ pub fn AccountPage() -> impl IntoView {
 
 #[component]
 fn ChangePasswordForm() -> impl IntoView {
+    let session = use_session();
     let notices = use_notices();
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
@@ -42,8 +44,16 @@ fn ChangePasswordForm() -> impl IntoView {
             return;
         }
         pending.set(true);
+        // The answer rotates the token, which is not a session that ended by itself.
+        let user = session.user.get_untracked();
+        session.logged_out();
         spawn_local(async move {
-            match api::post::<_, ()>(paths::PASSWORD, &change).await {
+            let changed = api::post::<_, ()>(paths::PASSWORD, &change).await;
+            match &changed {
+                Err(failure) if failure.status() == Some(401) => session.ended.set(true),
+                _ => session.user.set(user),
+            }
+            match changed {
                 Ok(()) => {
                     for field in [current, new, confirm] {
                         field.set(String::new());

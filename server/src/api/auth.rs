@@ -2,7 +2,7 @@
 //! session's principal, so that the session store can list a user's sessions.
 
 use app::api::{paths, Credentials, FieldErrors, Level, PasswordChange, UserInfo};
-use app::validation::{password_errors, registration_errors, PASSWORD_MAX};
+use app::validation::{password_errors, registration_errors, username_errors, PASSWORD_MAX};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -70,7 +70,13 @@ async fn login(
             vec![format!("Use at most {PASSWORD_MAX} characters.")],
         )])));
     }
-    if let Some(wait) = state.login_throttle.wait(&username, client) {
+    // No account can have such a name, so refusing it at once tells nothing of who exists, and
+    // keeps whatever was typed out of the log.
+    if !username_errors(&username).is_empty() {
+        tracing::warn!(event = "login_failed", client = ?client, "login failed: not a username");
+        return Err(bad_credentials());
+    }
+    if let Err(wait) = state.login_throttle.begin(&username, client) {
         tracing::warn!(event = "login_throttled", %username, client = ?client, "login throttled");
         return Err(ApiError::TooManyAttempts(wait));
     }
@@ -79,15 +85,11 @@ async fn login(
     let user = match (state.hasher.verify(password, hash).await?, user) {
         (true, Some(user)) => user,
         _ => {
-            state.login_throttle.failed(&username, client);
             tracing::warn!(event = "login_failed", %username, client = ?client, "login failed");
-            return Err(ApiError::detail(
-                StatusCode::UNAUTHORIZED,
-                "Invalid username or password.",
-            ));
+            return Err(bad_credentials());
         }
     };
-    state.login_throttle.succeeded(&username);
+    state.login_throttle.succeeded(&username, client);
     tracing::info!(event = "login_succeeded", %username, client = ?client, "logged in");
     log_in(&state, &session, &user).await?;
     flash::push(
@@ -144,17 +146,17 @@ async fn change_password(
     if change.current_password.chars().count() > PASSWORD_MAX {
         return Err(wrong_current_password());
     }
-    if let Some(wait) = state.login_throttle.wait(&username, client) {
+    if let Err(wait) = state.login_throttle.begin(&username, client) {
         tracing::warn!(event = "login_throttled", %username, client = ?client, "password check throttled");
         return Err(ApiError::TooManyAttempts(wait));
     }
     let user = state.users.find(&username).await?;
     let hash = user.map(|user| user.password_hash);
     if !state.hasher.verify(change.current_password, hash).await? {
-        state.login_throttle.failed(&username, client);
         tracing::warn!(event = "password_change_refused", %username, client = ?client, "wrong current password");
         return Err(wrong_current_password());
     }
+    state.login_throttle.succeeded(&username, client);
     let new_hash = state.hasher.hash(change.new_password).await?;
     state.users.set_password_hash(&username, &new_hash).await?;
     session.rotate().await?;
@@ -178,6 +180,10 @@ async fn change_password(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn bad_credentials() -> ApiError {
+    ApiError::detail(StatusCode::UNAUTHORIZED, "Invalid username or password.")
 }
 
 fn wrong_current_password() -> ApiError {

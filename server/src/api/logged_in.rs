@@ -40,12 +40,12 @@ impl FromRequestParts<AppState> for LoggedIn {
             tracing::info!(
                 event = "session_credential_mismatch",
                 username = %username,
-                "a session made with an old password was ended"
+                "a session made with another password, or for a user who is gone, was ended"
             );
             session.destroy().await?;
             return Err(ApiError::detail(
                 http::StatusCode::UNAUTHORIZED,
-                "Your session has ended because your password was changed. Log in again.",
+                "Your session has ended. Log in again.",
             ));
         }
         Ok(LoggedIn { username, session })

@@ -57,7 +57,7 @@ pub trait UserStore: Send + Sync + 'static {
     async fn secret(&self, name: &str) -> Result<[u8; 32], UserStoreError>;
 }
 
-/// 32 bytes from the OS's CSPRNG.
+/// A key must not be guessable: 32 bytes from a CSPRNG seeded by the OS.
 fn new_secret() -> [u8; 32] {
     rand::random()
 }
