@@ -176,3 +176,45 @@ async fn over_http_the_budget_counts_the_peer() {
     }
     assert_refused(&app.send("POST", "/counter", None).await);
 }
+
+#[tokio::test]
+async fn a_write_with_a_made_up_token_is_refused_before_its_handler_runs() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use axum::routing::post;
+    use axum::Router;
+    use cookieless::{Session, SessionError};
+
+    let fixture = Fixture::memory().await;
+    let handled = Arc::new(AtomicUsize::new(0));
+    let counter = handled.clone();
+    // What a registration does: work of its own, then a value in the session.
+    let handler = move |session: Session| {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            session.insert("user", "ada").await?;
+            Ok::<_, SessionError>("done")
+        }
+    };
+    let routes = Router::new()
+        .route("/counter", post(handler))
+        .layer(fixture.layer().with_new_session_limit(limit(2)));
+    let app = Target::Oneshot(routes);
+    for _ in 0..2 {
+        increment(&app, "192.0.2.1", None, None).await.token();
+    }
+    let third = increment(&app, "192.0.2.1", None, None).await;
+    assert_refused(&third);
+    assert_eq!(handled.load(Ordering::SeqCst), 2);
+
+    let made_up = Token::generate();
+    let reply = increment(&app, "192.0.2.1", Some(made_up.as_str()), None).await;
+    assert_refused(&reply);
+    assert_eq!(
+        handled.load(Ordering::SeqCst),
+        2,
+        "the handler ran past a spent budget"
+    );
+}

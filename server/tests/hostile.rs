@@ -212,6 +212,85 @@ async fn beyond_the_connection_limit_clients_wait_rather_than_fail() {
     );
 }
 
+#[tokio::test]
+async fn one_client_cannot_hold_every_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(
+        dir.path(),
+        &[
+            "--header-timeout",
+            "5s",
+            "--max-connections-per-client",
+            "2",
+        ],
+    );
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(&address).await.unwrap();
+        stream.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        held.push(stream);
+    }
+    // A third from the same address is closed at once, long before the header timeout.
+    let mut third = TcpStream::connect(&address).await.unwrap();
+    let _ = third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    assert!(closed_within(&mut third, Duration::from_secs(2)).await);
+    // Once one is given back, the client is served again.
+    drop(held.pop());
+    let mut served = None;
+    for _ in 0..50 {
+        let reply = reqwest::get(format!("{}/healthz", server.base)).await;
+        if let Ok(reply) = reply {
+            served = Some(reply.status());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(served, Some(StatusCode::OK));
+}
+
+#[tokio::test]
+async fn a_body_sent_a_byte_at_a_time_gets_408_at_the_request_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &["--request-timeout", "1s"]);
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut stream = TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    let asked = Instant::now();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 1024];
+    // Keep trickling, as a slow client would, until the server answers.
+    loop {
+        tokio::select! {
+            read = stream.read(&mut buffer) => {
+                let read = read.unwrap();
+                answer.extend_from_slice(&buffer[..read]);
+                if read == 0 || answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            () = tokio::time::sleep(Duration::from_millis(200)) => {
+                let _ = stream.write_all(b" ").await;
+            }
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(10),
+            "no answer to a trickled body"
+        );
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(asked.elapsed() >= Duration::from_millis(900));
+}
+
 /// Each round, a user changes their password while ten logins with the old one are in flight.
 /// Whatever order they land in, no session made with the old password may outlive the change.
 #[tokio::test]
