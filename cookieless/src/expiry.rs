@@ -93,6 +93,12 @@ impl Expiry {
     /// How stale `last_seen` may get before a read-only request writes it back. Refreshing on every
     /// read would turn every read into a durable write; this bounds the error in the idle deadline
     /// to a sixteenth of the idle timeout, and never more than a minute.
+    ///
+    /// ```
+    /// use cookieless::Expiry;
+    ///
+    /// assert_eq!(Expiry::default().touch_interval(true), 60_000);
+    /// ```
     pub fn touch_interval(&self, signed_in: bool) -> Millis {
         (self.idle_for(signed_in).as_millis() as Millis / 16).min(60_000)
     }

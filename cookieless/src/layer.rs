@@ -109,7 +109,8 @@ impl SessionLayer {
         self
     }
 
-    /// Judges expiry by `clock` instead of the system clock: for tests that move time forward.
+    /// Judges expiry, and refills the budget of new sessions, by `clock` instead of the system
+    /// clock: for tests that move time forward.
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self.new_sessions = self.new_sessions.take().map(|(limit, _)| {

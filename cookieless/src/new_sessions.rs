@@ -46,7 +46,14 @@ impl NewSessionLimit {
     pub const DEFAULT_MAX_TRACKED: usize = 100_000;
 
     /// `per_minute` new sessions per address, in bursts of up to twice that; `None` for zero
-    /// (no limit).
+    /// (no limit), so that a setting of 0 reads as "off".
+    ///
+    /// ```
+    /// use cookieless::NewSessionLimit;
+    ///
+    /// assert!(NewSessionLimit::per_minute(60).is_some());
+    /// assert!(NewSessionLimit::per_minute(0).is_none());
+    /// ```
     pub fn per_minute(per_minute: u32) -> Option<Self> {
         let per_minute = NonZeroU32::new(per_minute)?;
         Some(NewSessionLimit {
@@ -58,12 +65,29 @@ impl NewSessionLimit {
     }
 
     /// How many new sessions an address may begin at once, after a quiet spell (at least one).
+    ///
+    /// ```
+    /// use cookieless::NewSessionLimit;
+    ///
+    /// // Ten a minute, but no more than three at once.
+    /// let limit = NewSessionLimit::per_minute(10).expect("not zero").with_burst(3);
+    /// ```
     pub fn with_burst(mut self, burst: u32) -> Self {
         self.burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         self
     }
 
     /// Where the client's address is read (default: [`ClientAddress::Peer`]).
+    ///
+    /// ```
+    /// use cookieless::{ClientAddress, NewSessionLimit};
+    ///
+    /// let behind_proxy = ClientAddress::forwarded_for("x-forwarded-for".parse()?, 1);
+    /// let limit = NewSessionLimit::per_minute(60)
+    ///     .expect("not zero")
+    ///     .with_client_address(behind_proxy);
+    /// # Ok::<(), http::header::InvalidHeaderName>(())
+    /// ```
     pub fn with_client_address(mut self, client_address: ClientAddress) -> Self {
         self.client_address = client_address;
         self
@@ -73,6 +97,15 @@ impl NewSessionLimit {
     /// while it cannot forget addresses whose buckets are full again, every address is counted
     /// with its network (its /24, or IPv6 /48), and past twice as many keys all share one bucket,
     /// so that the limiter's memory stays bounded under a flood from many addresses.
+    ///
+    /// ```
+    /// use cookieless::NewSessionLimit;
+    ///
+    /// let limit = NewSessionLimit::per_minute(60)
+    ///     .expect("not zero")
+    ///     .with_max_tracked(10_000);
+    /// assert_eq!(NewSessionLimit::DEFAULT_MAX_TRACKED, 100_000);
+    /// ```
     pub fn with_max_tracked(mut self, max_tracked: usize) -> Self {
         self.max_tracked = max_tracked.max(1);
         self

@@ -328,6 +328,20 @@ async fn unknown_routes_and_methods_get_json_errors(mut client: Client) {
     let reply = client.send(Method::DELETE, "/api/counter", None).await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(reply.body["detail"].is_string());
+    // Paths and queries that do not read are JSON errors too.
+    register(&mut client, "odd_params").await;
+    let reply = client.get("/api/notes/%FF").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.body, json!({"detail": "Not found."}));
+    let reply = client.get("/api/notes?page=1&page=2").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.body["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("Invalid query"));
+    let reply = client.send(Method::DELETE, "/api/sessions/%FF", None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.body, json!({"detail": "Not found."}));
 }
 
 async fn health_answers(mut client: Client) {

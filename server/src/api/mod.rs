@@ -6,6 +6,7 @@ mod counter;
 mod logged_in;
 mod messages;
 mod notes;
+mod params;
 mod server_fns;
 mod sessions;
 

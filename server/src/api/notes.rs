@@ -3,13 +3,14 @@
 
 use app::api::{paths, Note, NoteInput, Page};
 use app::validation::note_errors;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
 use super::logged_in::LoggedIn;
+use super::params::{PathId, QueryParams};
 use super::rfc3339;
 use crate::error::ApiError;
 use crate::json::JsonBody;
@@ -37,7 +38,7 @@ async fn list(
     State(state): State<AppState>,
     LoggedIn { username, .. }: LoggedIn,
     headers: HeaderMap,
-    Query(query): Query<PageQuery>,
+    QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<Json<Page<Note>>, ApiError> {
     let invalid = || ApiError::detail(StatusCode::NOT_FOUND, "Invalid page.");
     let page = match query.page.as_deref() {
@@ -80,7 +81,7 @@ async fn create(
 async fn read(
     State(state): State<AppState>,
     LoggedIn { username, .. }: LoggedIn,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Note>, ApiError> {
     let note = state.notes.get(&username, note_id(&id)?).await?;
     note.map(|note| Json(shown(note)))
@@ -90,7 +91,7 @@ async fn read(
 async fn update(
     State(state): State<AppState>,
     LoggedIn { username, .. }: LoggedIn,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     JsonBody(input): JsonBody<NoteInput>,
 ) -> Result<Json<Note>, ApiError> {
     let id = note_id(&id)?;
@@ -106,7 +107,7 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     LoggedIn { username, .. }: LoggedIn,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
     if state.notes.delete(&username, note_id(&id)?).await? {
         Ok(StatusCode::NO_CONTENT)

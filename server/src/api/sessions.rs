@@ -1,7 +1,6 @@
 //! The user's sessions, one per device or browser: list them, end one, end all but this one.
 
 use app::api::{paths, SessionSummary};
-use axum::extract::Path;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use cookieless::SessionInfo;
@@ -9,6 +8,7 @@ use http::StatusCode;
 
 use super::client_ip::ClientIp;
 use super::logged_in::LoggedIn;
+use super::params::PathId;
 use super::rfc3339;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -28,7 +28,7 @@ async fn list(LoggedIn { session, .. }: LoggedIn) -> Result<Json<Vec<SessionSumm
 async fn end_one(
     LoggedIn { username, session }: LoggedIn,
     ClientIp(client): ClientIp,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
     if session.end_principal_session(&id).await? {
         tracing::info!(event = "session_revoked", %username, client = ?client, "a device was logged out");
