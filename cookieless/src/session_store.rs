@@ -30,6 +30,15 @@ pub enum StoreError {
     /// The backend did not answer within the store's time bound.
     #[error("the session store did not answer within {0:?}")]
     Timeout(Duration),
+    /// The disk is below the store's free space floor, so writes are refused until space is
+    /// freed (see `SledStore::with_free_space_floor`).
+    #[error("the disk has {free} bytes free, below the floor of {floor}: writes are refused")]
+    DiskFull {
+        /// Bytes free when the write was refused.
+        free: u64,
+        /// The floor, in bytes.
+        floor: u64,
+    },
 }
 
 impl StoreError {

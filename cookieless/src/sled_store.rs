@@ -1,6 +1,7 @@
 //! The embedded, durable store: sessions in a tree of a sled database, flushed to disk before the
 //! response that changed them is sent.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
@@ -73,6 +74,30 @@ impl SledStore {
         })
     }
 
+    /// Refuses writes while the disk holding `dir` (the database's folder) has less than
+    /// `min_free` bytes free: they fail with [`StoreError::DiskFull`] (a `503`), reads go on, and
+    /// writes work again once space is freed. Without it, sled meets a full disk in the middle
+    /// of a write, and then fails every write until the process restarts. Set it before taking
+    /// [`SledStore::group_flush`], whose handles share it.
+    ///
+    /// ```
+    /// use cookieless::SledStore;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = sled::open(dir.path())?;
+    /// let store = SledStore::new(&db)?.with_free_space_floor(dir.path(), 64 << 20);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_free_space_floor(mut self, dir: impl AsRef<Path>, min_free: u64) -> Self {
+        self.flush.floor = Some(Arc::new(FreeSpaceFloor {
+            dir: dir.as_ref().to_path_buf(),
+            min_free,
+        }));
+        self
+    }
+
     /// A handle that makes writes to this store's database durable, batched with the store's own
     /// flushes; for applications that keep their data in the same database.
     pub fn group_flush(&self) -> GroupFlush {
@@ -130,6 +155,7 @@ impl SessionStore for SledStore {
         record: &Record,
         expected: Option<u64>,
     ) -> Result<Saved, StoreError> {
+        self.flush.ensure_room()?;
         let current = self.tree.get(key.as_bytes()).map_err(StoreError::backend)?;
         let current_head = current
             .as_deref()
@@ -170,6 +196,7 @@ impl SessionStore for SledStore {
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.flush.ensure_room()?;
         let removed = {
             let change = self.cache.change();
             let removed = self
@@ -187,6 +214,7 @@ impl SessionStore for SledStore {
     }
 
     async fn delete_expired(&self, now: Millis) -> Result<u64, StoreError> {
+        self.flush.ensure_room()?;
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut removed = 0;
@@ -284,6 +312,13 @@ fn shared_cache(tree: &sled::Tree, capacity: usize) -> Arc<RecordCache> {
 pub struct GroupFlush {
     db: sled::Db,
     requests: Arc<Mutex<Option<mpsc::UnboundedSender<FlushWaiter>>>>,
+    floor: Option<Arc<FreeSpaceFloor>>,
+}
+
+/// The free space below which writes are refused: see [`SledStore::with_free_space_floor`].
+struct FreeSpaceFloor {
+    dir: PathBuf,
+    min_free: u64,
 }
 
 /// Told how the flush that covered its writes went.
@@ -294,6 +329,7 @@ impl GroupFlush {
         GroupFlush {
             db,
             requests: Arc::default(),
+            floor: None,
         }
     }
 
@@ -332,6 +368,42 @@ impl GroupFlush {
             Some(running) if !running.is_closed() => running.clone(),
             _ => requests.insert(Self::start(self.db.clone())).clone(),
         }
+    }
+
+    /// Refuses, before anything is written, a write that could meet a full disk: when the store
+    /// has a [free space floor](SledStore::with_free_space_floor) and the disk is below it.
+    /// Applications that write their own trees in the same database call it before each write.
+    ///
+    /// ```
+    /// use cookieless::SledStore;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = sled::open(dir.path())?;
+    /// let store = SledStore::new(&db)?.with_free_space_floor(dir.path(), 0);
+    /// let flush = store.group_flush();
+    /// flush.ensure_room()?;
+    /// db.insert("my-key", "my-value")?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::DiskFull`] below the floor; [`StoreError::Backend`] when the free space
+    /// cannot be read.
+    pub fn ensure_room(&self) -> Result<(), StoreError> {
+        let Some(floor) = &self.floor else {
+            return Ok(());
+        };
+        let free = fs2::available_space(&floor.dir).map_err(StoreError::backend)?;
+        if free < floor.min_free {
+            return Err(StoreError::DiskFull {
+                free,
+                floor: floor.min_free,
+            });
+        }
+        Ok(())
     }
 
     /// Returns once every write made to the database before the call is on disk.

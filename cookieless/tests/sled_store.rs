@@ -110,3 +110,51 @@ fn a_store_made_outside_a_runtime_outlives_the_runtimes_that_use_it() {
         assert_eq!(saved.unwrap(), Saved::Written, "in runtime {version}");
     }
 }
+
+#[tokio::test]
+async fn below_the_free_space_floor_writes_are_refused_and_reads_go_on() {
+    use cookieless::store::StoreError;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path()).unwrap();
+    let roomy = SledStore::new(&db)
+        .unwrap()
+        .with_free_space_floor(dir.path(), 0);
+    let key = Token::generate().key();
+    roomy
+        .save(&key, &record(1, u64::MAX, 1), None)
+        .await
+        .unwrap();
+
+    // No disk has this much free: every write is refused before sled is touched.
+    let full = SledStore::new(&db)
+        .unwrap()
+        .with_free_space_floor(dir.path(), u64::MAX);
+    let refused = full.save(&key, &record(2, u64::MAX, 2), Some(1)).await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::DiskFull {
+                floor: u64::MAX,
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        full.delete(&key).await,
+        Err(StoreError::DiskFull { .. })
+    ));
+    assert!(matches!(
+        full.group_flush().ensure_room(),
+        Err(StoreError::DiskFull { .. })
+    ));
+    assert_eq!(version(&full, &key).await, Some(1));
+
+    // And the database was never broken: writes through a store with room go on.
+    roomy
+        .save(&key, &record(2, u64::MAX, 2), Some(1))
+        .await
+        .unwrap();
+    assert_eq!(version(&full, &key).await, Some(2));
+}

@@ -21,6 +21,11 @@ pub struct Config {
     #[arg(long, env = "COOKIELESS_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// With sled: writes are refused (503) while the disk holding --data-dir has fewer MiB free,
+    /// and work again once space is freed; reads go on.
+    #[arg(long, env = "COOKIELESS_MIN_FREE_DISK_MIB", default_value_t = 64)]
+    pub min_free_disk_mib: u64,
+
     /// Where sessions and users live: `sled` (durable, in --data-dir), `memory` (lost on exit), or
     /// a Redis URL such as `redis://127.0.0.1:6379/0` (shared by every instance pointed at it).
     #[arg(long, env = "COOKIELESS_STORE", default_value = "sled", value_parser = StoreKind::parse)]

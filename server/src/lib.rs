@@ -261,14 +261,20 @@ impl Stores {
                     source,
                 };
                 let db = sled::open(&config.data_dir).map_err(database_error)?;
-                let sessions = SledStore::new(&db)?;
+                let sessions = SledStore::new(&db)?.with_free_space_floor(
+                    &config.data_dir,
+                    config.min_free_disk_mib.saturating_mul(1024 * 1024),
+                );
                 let users = SledUsers::new(&db, sessions.group_flush()).map_err(database_error)?;
                 let notes = SledNotes::new(&db, sessions.group_flush()).map_err(database_error)?;
+                let sessions_flush = sessions.group_flush();
                 Ok(Stores {
                     sessions: SessionLayer::new(sessions),
                     users: Arc::new(users),
                     notes: Arc::new(notes),
-                    readiness: Readiness::new(StoreProbe::sled(&db).map_err(database_error)?),
+                    readiness: Readiness::new(
+                        StoreProbe::sled(&db, sessions_flush).map_err(database_error)?,
+                    ),
                     db: Some(db),
                 })
             }

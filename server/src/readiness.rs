@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use cookieless::store::RedisPool;
+use cookieless::store::{GroupFlush, RedisPool};
 use http::StatusCode;
 use tokio::time::Instant;
 
@@ -47,28 +47,28 @@ impl Readiness {
 pub enum StoreProbe {
     /// Nothing outside the process (`--store memory`).
     Memory,
-    /// The sled database: a small write in a tree of its own, made durable.
-    Sled(sled::Tree),
+    /// The sled database: room on its disk, then a small write in a tree of its own, made
+    /// durable.
+    Sled(sled::Tree, GroupFlush),
     /// Redis: a `PING`.
     Redis(RedisPool),
 }
 
 impl StoreProbe {
-    pub fn sled(db: &sled::Db) -> Result<Self, sled::Error> {
-        Ok(StoreProbe::Sled(db.open_tree("readiness")?))
+    pub fn sled(db: &sled::Db, flush: GroupFlush) -> Result<Self, sled::Error> {
+        Ok(StoreProbe::Sled(db.open_tree("readiness")?, flush))
     }
 
     async fn check(&self) -> Result<(), String> {
         match self {
             StoreProbe::Memory => Ok(()),
-            StoreProbe::Sled(tree) => {
+            StoreProbe::Sled(tree, flush) => {
+                // Checked first: a write that meets a full disk would break sled until a restart.
+                flush.ensure_room().map_err(|error| error.to_string())?;
                 let now = cookieless::store::now_millis().to_be_bytes();
                 tree.insert("probe", &now)
                     .map_err(|error| error.to_string())?;
-                tree.flush_async()
-                    .await
-                    .map_err(|error| error.to_string())?;
-                Ok(())
+                flush.flush().await.map_err(|error| error.to_string())
             }
             StoreProbe::Redis(pool) => {
                 let mut connection = pool.get();

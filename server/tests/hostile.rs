@@ -428,3 +428,125 @@ fn snapshot(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// A tmpfs of its own, unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// `None` when this machine does not let the test mount one (it needs root).
+    fn mount(megabytes: u32) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        mounted.then_some(SmallDisk { dir })
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    fn available(&self) -> u64 {
+        let output = std::process::Command::new("df")
+            .args(["-B1", "--output=avail"])
+            .arg(self.path())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()
+            .and_then(|line| line.trim().parse().ok())
+            .unwrap()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_without_a_restart() {
+    let Some(disk) = SmallDisk::mount(48) else {
+        eprintln!("SKIPPED a_full_disk_refuses_writes...: cannot mount a tmpfs here (not root?)");
+        return;
+    };
+    let data = disk.path().join("data");
+    let args = ["--min-free-disk-mib", "8"];
+    let server = ServerProcess::start(&data, &args);
+    let mut client = server.client();
+    let reply = client
+        .post(
+            "/api/auth/register",
+            json!({"username": "filled", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    for _ in 0..3 {
+        client.post_empty("/api/counter/increment").await;
+    }
+
+    // Something else fills the disk, down to a few MiB: below the server's floor.
+    let filler = disk.path().join("filler");
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        while disk.available() > 3 << 20 {
+            file.write_all(&chunk).unwrap();
+        }
+        file.sync_all().unwrap();
+    }
+    let asked = Instant::now();
+    let refused = client.post_empty("/api/counter/increment").await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.body["detail"].is_string(), "{}", refused.body);
+    assert!(asked.elapsed() < Duration::from_secs(2));
+    let note = client
+        .post("/api/notes", json!({"title": "t", "body": "b"}))
+        .await;
+    assert_eq!(note.status, StatusCode::SERVICE_UNAVAILABLE);
+    // Reads go on, and the server says it is not ready for traffic.
+    assert_eq!(client.get("/api/counter").await.body, json!({"value": 3}));
+    assert_eq!(
+        client.get("/api/auth/me").await.body,
+        json!({"username": "filled"})
+    );
+    assert_eq!(client.get("/healthz").await.status, StatusCode::OK);
+    assert_eq!(
+        client.get("/readyz").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    // Space is freed: writes work again, without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(
+        client.post_empty("/api/counter/increment").await.body,
+        json!({"value": 4})
+    );
+    let mut ready = false;
+    for _ in 0..30 {
+        if client.get("/readyz").await.status == StatusCode::OK {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "/readyz stayed 503 after space was freed");
+
+    // Nothing acknowledged was lost.
+    server.stop();
+    let server = ServerProcess::start(&data, &args);
+    client.base = server.base.clone();
+    assert_eq!(client.get("/api/counter").await.body, json!({"value": 4}));
+    server.stop();
+}

@@ -45,7 +45,8 @@ fn decode(bytes: &[u8]) -> Result<StoredNote, NoteStoreError> {
 #[async_trait]
 impl NoteStore for SledNotes {
     async fn next_id(&self) -> Result<u64, NoteStoreError> {
-        // sled's ids grow monotonically, across restarts too.
+        // sled's ids grow monotonically, across restarts too; making one may write.
+        self.flush.ensure_room().map_err(unavailable)?;
         Ok(self.db.generate_id().map_err(unavailable)? + 1)
     }
 
@@ -77,6 +78,7 @@ impl NoteStore for SledNotes {
     }
 
     async fn put(&self, note: &StoredNote) -> Result<(), NoteStoreError> {
+        self.flush.ensure_room().map_err(unavailable)?;
         let value = serde_json::to_vec(note).map_err(unavailable)?;
         self.tree
             .insert(Self::key(&note.owner, note.id), value)
@@ -85,6 +87,7 @@ impl NoteStore for SledNotes {
     }
 
     async fn delete(&self, owner: &str, id: u64) -> Result<bool, NoteStoreError> {
+        self.flush.ensure_room().map_err(unavailable)?;
         let removed = self
             .tree
             .remove(Self::key(owner, id))

@@ -28,6 +28,7 @@ fn unavailable(error: impl std::fmt::Display) -> UserStoreError {
 #[async_trait]
 impl UserStore for SledUsers {
     async fn create(&self, user: &User) -> Result<(), UserStoreError> {
+        self.flush.ensure_room().map_err(unavailable)?;
         let value = serde_json::to_vec(user).map_err(unavailable)?;
         self.tree
             .compare_and_swap(user.username.as_bytes(), None::<&[u8]>, Some(value))
@@ -37,6 +38,7 @@ impl UserStore for SledUsers {
     }
 
     async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserStoreError> {
+        self.flush.ensure_room().map_err(unavailable)?;
         let mut user = self.find(username).await?.ok_or(UserStoreError::Missing)?;
         user.password_hash = hash.to_string();
         let value = serde_json::to_vec(&user).map_err(unavailable)?;
