@@ -247,7 +247,7 @@ where
             }
         };
         if matches!(presented, Presented::Malformed) {
-            tracing::info!(
+            tracing::debug!(
                 event = "token_refused",
                 reason = "malformed",
                 "a token was refused"

@@ -431,7 +431,7 @@ impl Session {
         let key = token.key();
         let lock = config.locks.lock(key).await;
         let Some(record) = config.store.load(&key).await? else {
-            tracing::info!(
+            tracing::debug!(
                 event = "token_refused",
                 reason = "unknown",
                 "a token was refused"
@@ -440,7 +440,7 @@ impl Session {
         };
         let now = config.clock.now();
         if record.is_expired(now) {
-            tracing::info!(
+            tracing::debug!(
                 event = "token_refused",
                 reason = "expired",
                 "a token was refused"

@@ -90,10 +90,10 @@ pub struct Config {
     #[arg(long, env = "COOKIELESS_HEADER_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub header_timeout: Duration,
 
-    /// A request not answered within this long, its body's arrival included, is answered 408:
-    /// a client that sends its body a byte at a time cannot hold a request for longer.
-    #[arg(long, env = "COOKIELESS_REQUEST_TIMEOUT", default_value = "30s", value_parser = positive_duration)]
-    pub request_timeout: Duration,
+    /// A request whose body has not all arrived within this long after the request came in is
+    /// answered 408: a client that sends its body a byte at a time cannot hold it for longer.
+    #[arg(long, env = "COOKIELESS_BODY_TIMEOUT", default_value = "30s", value_parser = positive_duration)]
+    pub body_timeout: Duration,
 
     /// Connections served at once; more wait in the kernel's backlog until one closes.
     #[arg(long, env = "COOKIELESS_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]

@@ -5,6 +5,7 @@ use axum::extract::{FromRequest, Request};
 use http::StatusCode;
 use serde::de::DeserializeOwned;
 
+use crate::body_deadline::BodyTimedOut;
 use crate::error::ApiError;
 
 /// The request body, which must be a JSON object that reads as `T`.
@@ -40,6 +41,10 @@ fn refusal(rejection: JsonRejection) -> ApiError {
         JsonRejection::JsonSyntaxError(error) => ApiError::detail(
             StatusCode::BAD_REQUEST,
             format!("Malformed JSON: {}", error.body_text()),
+        ),
+        JsonRejection::BytesRejection(error) if BodyTimedOut::caused(&error) => ApiError::detail(
+            StatusCode::REQUEST_TIMEOUT,
+            "The request body took too long to arrive.",
         ),
         JsonRejection::BytesRejection(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::detail(error.status(), "The request body is too large.")

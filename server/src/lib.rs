@@ -1,6 +1,7 @@
 //! The demo server: the JSON API with cookieless sessions, and the SPA that uses it.
 
 pub mod api;
+mod body_deadline;
 pub mod config;
 mod credential;
 mod error;
@@ -172,12 +173,12 @@ impl App {
         if !config.cors_origins.is_empty() {
             router = router.layer(cors_layer(config.cors_origins.iter().cloned()));
         }
+        let body_timeout = config.body_timeout;
         let router = security_headers::on_every_response(router)
             .layer(policy.layer())
-            .layer(axum::middleware::from_fn_with_state(
-                config.request_timeout,
-                request_deadline,
-            ))
+            .layer(tower::util::MapRequestLayer::new(move |request| {
+                body_deadline::with_deadline(request, body_timeout)
+            }))
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(TraceLayer::new_for_http());
         Ok(App {
@@ -206,23 +207,6 @@ impl App {
         }
         tracing::info!("stopped");
         Ok(())
-    }
-}
-
-/// Answers `408` to a request not answered within `limit`, its body's arrival included. Dropping
-/// the handler saves nothing of its session, as with any request that does not finish.
-async fn request_deadline(
-    axum::extract::State(limit): axum::extract::State<Duration>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => (
-            StatusCode::REQUEST_TIMEOUT,
-            Json(serde_json::json!({ "detail": "The request took too long." })),
-        )
-            .into_response(),
     }
 }
 

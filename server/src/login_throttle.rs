@@ -3,12 +3,14 @@
 //!
 //! Each key has a count of recent failures. The first few are free; after them every try must
 //! wait twice as long as the last since the latest failure, up to a ceiling. The hard limit is on
-//! one account from one address, where the guesser is; the limit on an account from anywhere is
-//! looser (more free tries, a ceiling of a minute), so that guessing one account from many
-//! addresses slows down without anyone being able to lock its owner out: at worst the owner waits
-//! a minute between tries. The limit per address slows guessing many accounts from one place.
+//! one account from one address, where the guesser is. The limit on an account from anywhere is
+//! looser (a ceiling of a minute), and does not apply where the owner is known to be: from an
+//! address that logged in to the account before, or to a caller already logged in to it (a
+//! password change). So guessing one account from many addresses slows down, and nobody can lock
+//! its owner out. The limit per address slows guessing many accounts from one place.
 //!
-//! A try is counted as a failure when it begins, and taken back when it succeeds: counting only
+//! A try is counted as a failure when it begins, and taken back unless it turns out to be one (a
+//! success, or no answer at all: a busy hasher, a store error, a dropped request). Counting only
 //! after the hash would let every try sent in parallel through the same open slot.
 
 use std::collections::HashMap;
@@ -33,7 +35,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// One account from one address: five tries, then 1 s, 2 s, 4 s ... up to five minutes.
+    /// One account from one address: five failures, then 1 s, 2 s, 4 s ... up to five minutes.
     pub const ACCOUNT_FROM_ADDRESS: Policy = Policy {
         free: 5,
         first_wait: Duration::from_secs(1),
@@ -41,21 +43,22 @@ impl Policy {
         forget_after: Duration::from_secs(15 * 60),
     };
 
-    /// One account from anywhere: twenty tries, then waits up to a minute.
+    /// One account from anywhere but where its owner is known: twenty failures, then waits up to
+    /// a minute.
     pub const ACCOUNT: Policy = Policy {
         free: 20,
         max_wait: Duration::from_secs(60),
         ..Policy::ACCOUNT_FROM_ADDRESS
     };
 
-    /// One address, which many people may share behind a NAT: twenty tries before any wait.
+    /// One address, which many people may share behind a NAT: twenty failures before any wait.
     pub const ADDRESS: Policy = Policy {
         free: 20,
         ..Policy::ACCOUNT_FROM_ADDRESS
     };
 
     fn wait_after(&self, failures: u32) -> Duration {
-        let Some(doublings) = failures.checked_sub(self.free + 1) else {
+        let Some(doublings) = failures.checked_sub(self.free) else {
             return Duration::ZERO;
         };
         self.first_wait
@@ -67,7 +70,7 @@ impl Policy {
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Key {
-    AccountFrom(String, Option<IpAddr>),
+    AccountFrom(String, IpAddr),
     Account(String),
     Address(IpAddr),
 }
@@ -88,9 +91,25 @@ struct Failures {
     last: Millis,
 }
 
-/// The counts of recent failures, bounded in size.
+/// Who is trying the password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// Someone logging in.
+    Anonymous,
+    /// The account's own session (a password change): the owner, by definition.
+    Owner,
+}
+
+#[derive(Default)]
+struct Table {
+    failures: HashMap<Key, Failures>,
+    /// When an account was last logged in to from an address: where its owner is known to be.
+    known: HashMap<(String, IpAddr), Millis>,
+}
+
+/// The counts of recent failures, and where owners logged in from, bounded in size.
 pub struct LoginThrottle {
-    failures: Mutex<HashMap<Key, Failures>>,
+    table: Mutex<Table>,
     clock: Clock,
     max_keys: usize,
 }
@@ -98,56 +117,67 @@ pub struct LoginThrottle {
 /// The longest username kept as a key: anything longer is not a username of ours anyway.
 const MAX_KEY_LEN: usize = 64;
 
+/// How long an address where an account logged in counts as its owner's.
+const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
 impl LoginThrottle {
-    /// Keys tracked at once by default (about 15 MiB).
+    /// Keys tracked at once by default, each of failures and of known places (about 30 MiB).
     pub const DEFAULT_MAX_KEYS: usize = 100_000;
 
     pub fn new(clock: Clock, max_keys: usize) -> Self {
         LoginThrottle {
-            failures: Mutex::new(HashMap::new()),
+            table: Mutex::default(),
             clock,
             max_keys: max_keys.max(1),
         }
     }
 
-    /// Begins a try at `username` from `address`: counted as a failure from now on, unless
-    /// [`LoginThrottle::succeeded`] takes it back. Refused with the time left to wait when a try
-    /// is due only later.
-    pub fn begin(&self, username: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+    /// Begins a try at `username`'s password from `address`, counted as a failure from now on
+    /// unless the returned [`Attempt`] says otherwise. Refused with the time left to wait when a
+    /// try is due only later.
+    pub fn begin(
+        &self,
+        username: &str,
+        address: Option<IpAddr>,
+        caller: Caller,
+    ) -> Result<Attempt<'_>, Duration> {
         let now = self.clock.now();
-        let keys = keys(username, address);
-        let mut failures = self.lock();
+        let account = account(username);
+        let address = address.map(ClientAddress::counted_as);
+        let mut table = self.lock();
+        let owner_known = caller == Caller::Owner
+            || address.is_some_and(|address| {
+                table
+                    .known
+                    .get(&(account.clone(), address))
+                    .is_some_and(|&at| now.saturating_sub(at) < KNOWN_FOR.as_millis() as Millis)
+            });
+        let mut keys = Vec::with_capacity(3);
+        if let Some(address) = address {
+            keys.push(Key::AccountFrom(account.clone(), address));
+            keys.push(Key::Address(address));
+        }
+        if !owner_known {
+            keys.push(Key::Account(account.clone()));
+        }
         let wait = keys
             .iter()
-            .map(|key| required_wait(failures.get(key), key.policy(), now))
+            .map(|key| required_wait(table.failures.get(key), key.policy(), now))
             .max()
             .unwrap_or_default();
         if !wait.is_zero() {
             return Err(wait);
         }
-        for key in keys {
-            self.count(&mut failures, key, now);
+        for key in &keys {
+            self.count(&mut table.failures, key.clone(), now);
         }
-        Ok(())
-    }
-
-    /// The try proved the password: the account's failures are forgotten, and the address's
-    /// count loses the one its try added (not more: an attacker's own account would otherwise
-    /// clear the address).
-    pub fn succeeded(&self, username: &str, address: Option<IpAddr>) {
-        let mut failures = self.lock();
-        for key in keys(username, address) {
-            match key {
-                Key::Address(_) => {
-                    if let Some(entry) = failures.get_mut(&key) {
-                        entry.count = entry.count.saturating_sub(1);
-                    }
-                }
-                account => {
-                    failures.remove(&account);
-                }
-            }
-        }
+        Ok(Attempt {
+            throttle: self,
+            account,
+            address,
+            keys,
+            settled: false,
+        })
     }
 
     fn count(&self, failures: &mut HashMap<Key, Failures>, key: Key, now: Millis) {
@@ -165,10 +195,70 @@ impl LoginThrottle {
         entry.last = now;
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Failures>> {
-        self.failures
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A try under way, counted as a failure. Dropped without a verdict (an error, a busy hasher, a
+/// request cut short), it is taken back: only a wrong password counts.
+pub struct Attempt<'a> {
+    throttle: &'a LoginThrottle,
+    account: String,
+    address: Option<IpAddr>,
+    keys: Vec<Key>,
+    settled: bool,
+}
+
+impl Attempt<'_> {
+    /// The password was wrong: the try stays counted.
+    pub fn failed(mut self) {
+        self.settled = true;
+    }
+
+    /// The password was right: the account's failures are forgotten, the address becomes a
+    /// place its owner is known to be, and the address's count loses this try (only this one:
+    /// an attacker's own account must not clear the address).
+    pub fn succeeded(mut self) {
+        self.settled = true;
+        let now = self.throttle.clock.now();
+        let mut table = self.throttle.lock();
+        for key in &self.keys {
+            match key {
+                Key::Address(_) => take_back(&mut table.failures, key),
+                account => {
+                    table.failures.remove(account);
+                }
+            }
+        }
+        table.failures.remove(&Key::Account(self.account.clone()));
+        if let Some(address) = self.address {
+            let known = &mut table.known;
+            if known.len() >= self.throttle.max_keys {
+                forget_oldest_places(known, self.throttle.max_keys);
+            }
+            known.insert((self.account.clone(), address), now);
+        }
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let mut table = self.throttle.lock();
+        for key in &self.keys {
+            take_back(&mut table.failures, key);
+        }
+    }
+}
+
+fn take_back(failures: &mut HashMap<Key, Failures>, key: &Key) {
+    if let Some(entry) = failures.get_mut(key) {
+        entry.count = entry.count.saturating_sub(1);
     }
 }
 
@@ -186,38 +276,49 @@ fn required_wait(failures: Option<&Failures>, policy: &Policy, now: Millis) -> D
     Duration::from_millis(until.saturating_sub(now))
 }
 
-/// The keys a try at `username` from `address` counts under; an address as the session layer
-/// counts it (an IPv6 client by its /64).
-fn keys(username: &str, address: Option<IpAddr>) -> Vec<Key> {
+/// The account a username names, as keys hold it.
+fn account(username: &str) -> String {
     let end = username
         .char_indices()
         .nth(MAX_KEY_LEN)
         .map_or(username.len(), |(index, _)| index);
-    let account = username[..end].to_lowercase();
-    let address = address.map(ClientAddress::counted_as);
-    let mut keys = vec![
-        Key::AccountFrom(account.clone(), address),
-        Key::Account(account),
-    ];
-    keys.extend(address.map(Key::Address));
-    keys
+    username[..end].to_lowercase()
 }
 
-/// Forgets keys quiet long enough to start over; if that is not enough, the tenth quiet longest,
-/// so that a full table is not walked again on the very next try.
+/// Makes room for a key: forgets those quiet long enough to start over, then, if that is not
+/// enough, a tenth of the table, those that hold nobody back first and the quietest among them,
+/// so that flooding the table with fresh keys does not wipe out the counts that matter, and a
+/// full table is not walked on every try.
 fn make_room(failures: &mut HashMap<Key, Failures>, now: Millis, max_keys: usize) {
     failures.retain(|key, failures| {
         now.saturating_sub(failures.last) < key.policy().forget_after.as_millis() as Millis
     });
-    if failures.len() >= max_keys {
-        let mut by_age: Vec<(Millis, Key)> = failures
-            .iter()
-            .map(|(key, failures)| (failures.last, key.clone()))
-            .collect();
-        by_age.sort_unstable_by_key(|(last, _)| *last);
-        for (_, key) in by_age.into_iter().take(max_keys.div_ceil(10)) {
-            failures.remove(&key);
-        }
+    if failures.len() < max_keys {
+        return;
+    }
+    let mut candidates: Vec<(bool, Millis, Key)> = failures
+        .iter()
+        .map(|(key, entry)| {
+            let holds_back = !required_wait(Some(entry), key.policy(), now).is_zero()
+                || entry.count >= key.policy().free;
+            (holds_back, entry.last, key.clone())
+        })
+        .collect();
+    candidates.sort_unstable_by_key(|(holds_back, last, _)| (*holds_back, *last));
+    for (_, _, key) in candidates.into_iter().take(max_keys.div_ceil(10)) {
+        failures.remove(&key);
+    }
+}
+
+/// Forgets the tenth of the known places seen longest ago.
+fn forget_oldest_places(known: &mut HashMap<(String, IpAddr), Millis>, max_keys: usize) {
+    let mut by_age: Vec<(Millis, (String, IpAddr))> = known
+        .iter()
+        .map(|(place, &at)| (at, place.clone()))
+        .collect();
+    by_age.sort_unstable_by_key(|(at, _)| *at);
+    for (_, place) in by_age.into_iter().take(max_keys.div_ceil(10)) {
+        known.remove(&place);
     }
 }
 
@@ -229,52 +330,93 @@ mod tests {
         Some(IpAddr::from([192, 0, 2, last]))
     }
 
-    /// A try that fails.
+    /// A try with a wrong password.
     fn fail(throttle: &LoginThrottle, username: &str, address: Option<IpAddr>) {
-        throttle.begin(username, address).unwrap();
+        throttle
+            .begin(username, address, Caller::Anonymous)
+            .unwrap()
+            .failed();
+    }
+
+    fn refused(throttle: &LoginThrottle, username: &str, address: Option<IpAddr>) -> Duration {
+        match throttle.begin(username, address, Caller::Anonymous) {
+            Ok(_) => panic!("a try at {username} was let through"),
+            Err(wait) => wait,
+        }
     }
 
     #[test]
     fn one_address_guessing_one_account_waits_longer_after_each_failure() {
         let clock = Clock::default();
         let throttle = LoginThrottle::new(clock.clone(), 100);
-        for _ in 0..6 {
+        for _ in 0..5 {
             fail(&throttle, "ada", address(1));
         }
-        let first = throttle.begin("ada", address(1)).unwrap_err();
+        let first = refused(&throttle, "ada", address(1));
         assert!(first <= Duration::from_secs(1) && first > Duration::ZERO);
         // Other spellings of the same name count alike, and so would an unknown name.
-        assert!(throttle.begin("ADA", address(1)).is_err());
+        refused(&throttle, "ADA", address(1));
         clock.advance(Duration::from_secs(1));
         fail(&throttle, "ada", address(1));
-        assert!(throttle.begin("ada", address(1)).unwrap_err() > Duration::from_secs(1));
+        assert!(refused(&throttle, "ada", address(1)) > Duration::from_secs(1));
         // The owner, elsewhere, is not held back by it.
-        assert!(throttle.begin("ada", address(2)).is_ok());
+        throttle
+            .begin("ada", address(2), Caller::Anonymous)
+            .unwrap()
+            .succeeded();
     }
 
     #[test]
-    fn tries_in_parallel_are_counted_before_they_are_checked() {
+    fn tries_in_parallel_are_counted_before_they_are_answered() {
         let throttle = LoginThrottle::new(Clock::default(), 100);
-        // Six tries begin before any answer: the sixth is the first refused.
-        let begun = (0..10)
-            .filter(|_| throttle.begin("ada", address(1)).is_ok())
-            .count();
-        assert_eq!(begun, 6);
+        let begun: Vec<_> = (0..10)
+            .filter_map(|_| throttle.begin("ada", address(1), Caller::Anonymous).ok())
+            .collect();
+        assert_eq!(begun.len(), 5);
+        for attempt in begun {
+            attempt.failed();
+        }
     }
 
     #[test]
-    fn guessing_one_account_from_everywhere_never_locks_its_owner_out_for_long() {
+    fn tries_that_get_no_verdict_are_taken_back() {
+        let throttle = LoginThrottle::new(Clock::default(), 100);
+        for _ in 0..50 {
+            // A busy hasher, a store error, a dropped request: the attempt is dropped.
+            drop(
+                throttle
+                    .begin("ada", address(1), Caller::Anonymous)
+                    .unwrap(),
+            );
+        }
+        fail(&throttle, "ada", address(1));
+    }
+
+    #[test]
+    fn guessers_everywhere_slow_an_account_down_but_never_lock_its_owner_out() {
         let clock = Clock::default();
         let throttle = LoginThrottle::new(clock.clone(), 1_000);
+        throttle
+            .begin("ada", address(250), Caller::Anonymous)
+            .unwrap()
+            .succeeded();
         for n in 0..200 {
-            let _ = throttle.begin("ada", address(n));
+            if let Ok(attempt) = throttle.begin("ada", address(n), Caller::Anonymous) {
+                attempt.failed();
+            }
         }
-        let wait = throttle.begin("ada", address(250)).unwrap_err();
+        // A new place waits, at most a minute.
+        let wait = refused(&throttle, "ada", address(251));
         assert!(wait <= Policy::ACCOUNT.max_wait, "{wait:?}");
-        clock.advance(Policy::ACCOUNT.max_wait);
-        throttle.begin("ada", address(250)).unwrap();
-        throttle.succeeded("ada", address(250));
-        throttle.begin("ada", address(250)).unwrap();
+        // Where the owner logged in before, and from the owner's own session, no wait at all.
+        throttle
+            .begin("ada", address(250), Caller::Anonymous)
+            .unwrap()
+            .succeeded();
+        throttle
+            .begin("ada", address(251), Caller::Owner)
+            .unwrap()
+            .failed();
     }
 
     #[test]
@@ -282,52 +424,61 @@ mod tests {
         let clock = Clock::default();
         let throttle = LoginThrottle::new(clock.clone(), 100);
         for _ in 0..40 {
-            throttle.begin("ada", None).unwrap();
+            fail(&throttle, "ada", address(1));
             clock.advance(Policy::ACCOUNT_FROM_ADDRESS.max_wait);
         }
-        throttle.begin("ada", None).unwrap();
+        fail(&throttle, "ada", address(1));
         assert_eq!(
-            throttle.begin("ada", None).unwrap_err(),
+            refused(&throttle, "ada", address(1)),
             Policy::ACCOUNT_FROM_ADDRESS.max_wait
         );
         clock.advance(Policy::ACCOUNT_FROM_ADDRESS.forget_after);
-        throttle.begin("ada", None).unwrap();
-        throttle.succeeded("ada", None);
+        throttle
+            .begin("ada", address(1), Caller::Anonymous)
+            .unwrap()
+            .succeeded();
         for _ in 0..5 {
-            fail(&throttle, "ada", None);
+            fail(&throttle, "ada", address(1));
         }
-        throttle.begin("ada", None).unwrap();
-        throttle.succeeded("ada", None);
-        fail(&throttle, "ada", None);
+        refused(&throttle, "ada", address(1));
     }
 
     #[test]
     fn an_address_guessing_many_accounts_slows_down() {
         let throttle = LoginThrottle::new(Clock::default(), 1_000);
-        for n in 0..21 {
+        for n in 0..20 {
             fail(&throttle, &format!("user{n}"), address(1));
         }
-        assert!(throttle.begin("someone_new", address(1)).is_err());
-        assert!(throttle.begin("someone_new", address(2)).is_ok());
+        refused(&throttle, "someone_new", address(1));
+        throttle
+            .begin("someone_new", address(2), Caller::Anonymous)
+            .unwrap()
+            .failed();
     }
 
     #[test]
     fn ipv6_clients_count_by_their_64() {
         let throttle = LoginThrottle::new(Clock::default(), 1_000);
-        for n in 0..21u16 {
+        for n in 0..20u16 {
             let address = IpAddr::from([0x2001, 0xdb8, 0, 1, n, 0, 0, 1]);
             fail(&throttle, &format!("user{n}"), Some(address));
         }
         let same_64 = IpAddr::from([0x2001, 0xdb8, 0, 1, 0xffff, 0, 0, 9]);
-        assert!(throttle.begin("someone_new", Some(same_64)).is_err());
+        refused(&throttle, "someone_new", Some(same_64));
     }
 
     #[test]
-    fn the_table_stays_bounded() {
-        let throttle = LoginThrottle::new(Clock::default(), 30);
-        for n in 0..1_000 {
-            let _ = throttle.begin(&format!("user{n}"), None);
+    fn flooding_the_table_keeps_the_counts_that_hold_someone_back() {
+        let throttle = LoginThrottle::new(Clock::default(), 40);
+        for _ in 0..5 {
+            fail(&throttle, "ada", address(1));
         }
-        assert!(throttle.lock().len() <= 30);
+        for n in 0..1_000 {
+            if let Ok(attempt) = throttle.begin(&format!("user{n}"), None, Caller::Anonymous) {
+                attempt.failed();
+            }
+        }
+        assert!(throttle.lock().failures.len() <= 40);
+        refused(&throttle, "ada", address(1));
     }
 }

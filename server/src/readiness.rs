@@ -16,7 +16,13 @@ use tokio::time::Instant;
 #[derive(Clone)]
 pub struct Readiness {
     store: Arc<StoreProbe>,
-    last: Arc<tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>>,
+    last: Arc<tokio::sync::Mutex<Option<Checked>>>,
+}
+
+/// A check's result, and when it was made.
+struct Checked {
+    at: Instant,
+    result: Result<(), String>,
 }
 
 const CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -32,13 +38,16 @@ impl Readiness {
     async fn check(&self) -> Result<(), String> {
         // Held across the check, so that concurrent callers wait for one check, not make their own.
         let mut last = self.last.lock().await;
-        if let Some((at, result)) = last.as_ref() {
-            if at.elapsed() < CHECK_INTERVAL {
-                return result.clone();
+        if let Some(checked) = last.as_ref() {
+            if checked.at.elapsed() < CHECK_INTERVAL {
+                return checked.result.clone();
             }
         }
         let result = self.store.check().await;
-        *last = Some((Instant::now(), result.clone()));
+        *last = Some(Checked {
+            at: Instant::now(),
+            result: result.clone(),
+        });
         result
     }
 }

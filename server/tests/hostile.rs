@@ -252,9 +252,9 @@ async fn one_client_cannot_hold_every_connection() {
 }
 
 #[tokio::test]
-async fn a_body_sent_a_byte_at_a_time_gets_408_at_the_request_deadline() {
+async fn a_body_sent_a_byte_at_a_time_gets_408_at_its_deadline() {
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(dir.path(), &["--request-timeout", "1s"]);
+    let server = ServerProcess::start(dir.path(), &["--body-timeout", "1s"]);
     let address = server.base.trim_start_matches("http://").to_string();
     let mut stream = TcpStream::connect(&address).await.unwrap();
     stream
@@ -288,6 +288,11 @@ async fn a_body_sent_a_byte_at_a_time_gets_408_at_the_request_deadline() {
     }
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // An answer like any other: the security headers are there.
+    assert!(
+        answer.contains("x-content-type-options: nosniff"),
+        "{answer}"
+    );
     assert!(asked.elapsed() >= Duration::from_millis(900));
 }
 

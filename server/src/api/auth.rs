@@ -16,6 +16,7 @@ use crate::credential;
 use crate::error::ApiError;
 use crate::flash;
 use crate::json::JsonBody;
+use crate::login_throttle::Caller;
 use crate::state::AppState;
 use crate::users::User;
 
@@ -76,20 +77,27 @@ async fn login(
         tracing::warn!(event = "login_failed", client = ?client, "login failed: not a username");
         return Err(bad_credentials());
     }
-    if let Err(wait) = state.login_throttle.begin(&username, client) {
-        tracing::warn!(event = "login_throttled", %username, client = ?client, "login throttled");
-        return Err(ApiError::TooManyAttempts(wait));
-    }
+    let attempt = match state
+        .login_throttle
+        .begin(&username, client, Caller::Anonymous)
+    {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            tracing::warn!(event = "login_throttled", %username, client = ?client, "login throttled");
+            return Err(ApiError::TooManyAttempts(wait));
+        }
+    };
     let user = state.users.find(&username).await?;
     let hash = user.as_ref().map(|user| user.password_hash.clone());
     let user = match (state.hasher.verify(password, hash).await?, user) {
         (true, Some(user)) => user,
         _ => {
+            attempt.failed();
             tracing::warn!(event = "login_failed", %username, client = ?client, "login failed");
             return Err(bad_credentials());
         }
     };
-    state.login_throttle.succeeded(&username, client);
+    attempt.succeeded();
     tracing::info!(event = "login_succeeded", %username, client = ?client, "logged in");
     log_in(&state, &session, &user).await?;
     flash::push(
@@ -146,17 +154,21 @@ async fn change_password(
     if change.current_password.chars().count() > PASSWORD_MAX {
         return Err(wrong_current_password());
     }
-    if let Err(wait) = state.login_throttle.begin(&username, client) {
-        tracing::warn!(event = "login_throttled", %username, client = ?client, "password check throttled");
-        return Err(ApiError::TooManyAttempts(wait));
-    }
+    let attempt = match state.login_throttle.begin(&username, client, Caller::Owner) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            tracing::warn!(event = "login_throttled", %username, client = ?client, "password check throttled");
+            return Err(ApiError::TooManyAttempts(wait));
+        }
+    };
     let user = state.users.find(&username).await?;
     let hash = user.map(|user| user.password_hash);
     if !state.hasher.verify(change.current_password, hash).await? {
+        attempt.failed();
         tracing::warn!(event = "password_change_refused", %username, client = ?client, "wrong current password");
         return Err(wrong_current_password());
     }
-    state.login_throttle.succeeded(&username, client);
+    attempt.succeeded();
     let new_hash = state.hasher.hash(change.new_password).await?;
     state.users.set_password_hash(&username, &new_hash).await?;
     session.rotate().await?;
