@@ -99,7 +99,7 @@ fn finish_with(session: &Session, state: Option<SessionState>, response: Respons
 }
 
 /// Tells the client what became of its token.
-fn stamp(mut response: Response<Body>, outcome: Outcome) -> Response<Body> {
+pub(crate) fn stamp(mut response: Response<Body>, outcome: Outcome) -> Response<Body> {
     let value = match outcome {
         Outcome::Leave => return response,
         Outcome::Set(token) => token.header_value(),

@@ -15,8 +15,10 @@ use tower::{Layer, Service};
 
 use crate::clock::Clock;
 use crate::config::LayerConfig;
+use crate::decide::Outcome;
+use crate::error::SessionError;
 use crate::expiry::Expiry;
-use crate::finish::{finish, Finish};
+use crate::finish::{finish, stamp, Finish};
 use crate::locks::SessionLocks;
 use crate::new_sessions::{Charge, NewSessionBudget, NewSessionLimit};
 use crate::request_header::{read_request, Presented};
@@ -284,6 +286,10 @@ where
                     check: Box::pin(async move {
                         match checked.charge_before_handler().await {
                             Ok(()) => Ok(inner.call(request)),
+                            // Refused for its dead token, which the client should forget.
+                            Err(error @ SessionError::RateLimited { .. }) => {
+                                Err(stamp(error.into_response(), Outcome::Clear))
+                            }
                             Err(error) => Err(error.into_response()),
                         }
                     }),

@@ -75,8 +75,8 @@ impl SledStore {
     }
 
     /// Refuses writes while the disk holding `dir` (the database's folder) has less than
-    /// `min_free` bytes free: they fail with [`StoreError::DiskFull`] (a `503`), reads go on, and
-    /// writes work again once space is freed. Without it, sled meets a full disk in the middle
+    /// `min_free` bytes free (removals, which free space, down to half of it): they fail with
+    /// [`StoreError::DiskFull`] (a `503`), reads go on, and writes work again once space is freed. Without it, sled meets a full disk in the middle
     /// of a write, and then fails every write until the process restarts. Set it before taking
     /// [`SledStore::group_flush`], whose handles share it.
     ///
@@ -196,7 +196,7 @@ impl SessionStore for SledStore {
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.flush.ensure_room()?;
+        self.flush.ensure_room_to_delete()?;
         let removed = {
             let change = self.cache.change();
             let removed = self
@@ -214,11 +214,14 @@ impl SessionStore for SledStore {
     }
 
     async fn delete_expired(&self, now: Millis) -> Result<u64, StoreError> {
-        self.flush.ensure_room()?;
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut removed = 0;
-            for entry in store.tree.iter() {
+            for (scanned, entry) in store.tree.iter().enumerate() {
+                // The disk may fill while a long sweep runs: look again now and then.
+                if scanned % 1024 == 0 {
+                    store.flush.ensure_room_to_delete()?;
+                }
                 let (key, value) = entry.map_err(StoreError::backend)?;
                 let expired = Record::encoded_expiry(&value).is_none_or(|expires| expires <= now);
                 if !expired {
@@ -268,11 +271,14 @@ impl SessionStore for SledStore {
                     sessions.push((key, record));
                 }
                 // A session that is gone or no longer this principal's leaves its entry behind
-                // only after a crash or an expiry the sweep has not reached: drop it.
+                // only after a crash or an expiry the sweep has not reached: drop it, when the
+                // disk has room (a later listing will otherwise).
                 _ => {
-                    self.principals
-                        .remove(&index_key)
-                        .map_err(StoreError::backend)?;
+                    if self.flush.ensure_room_to_delete().is_ok() {
+                        self.principals
+                            .remove(&index_key)
+                            .map_err(StoreError::backend)?;
+                    }
                 }
             }
         }
@@ -393,14 +399,31 @@ impl GroupFlush {
     /// [`StoreError::DiskFull`] below the floor; [`StoreError::Backend`] when the free space
     /// cannot be read.
     pub fn ensure_room(&self) -> Result<(), StoreError> {
+        self.ensure_free(1)
+    }
+
+    /// [`GroupFlush::ensure_room`] for a removal, which frees space once written: it may go on
+    /// down to half the floor, so that logouts and revocations still work on a nearly full disk.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::DiskFull`] below half the floor; [`StoreError::Backend`] when the free space
+    /// cannot be read.
+    pub fn ensure_room_to_delete(&self) -> Result<(), StoreError> {
+        self.ensure_free(2)
+    }
+
+    /// Whether the disk has a `share` of the floor free.
+    fn ensure_free(&self, share: u64) -> Result<(), StoreError> {
         let Some(floor) = &self.floor else {
             return Ok(());
         };
         let free = fs2::available_space(&floor.dir).map_err(StoreError::backend)?;
-        if free < floor.min_free {
+        let needed = floor.min_free / share;
+        if free < needed {
             return Err(StoreError::DiskFull {
                 free,
-                floor: floor.min_free,
+                floor: needed,
             });
         }
         Ok(())

@@ -146,6 +146,10 @@ async fn below_the_free_space_floor_writes_are_refused_and_reads_go_on() {
         Err(StoreError::DiskFull { .. })
     ));
     assert!(matches!(
+        full.delete_expired(u64::MAX).await,
+        Err(StoreError::DiskFull { .. })
+    ));
+    assert!(matches!(
         full.group_flush().ensure_room(),
         Err(StoreError::DiskFull { .. })
     ));

@@ -27,6 +27,8 @@ struct Checked {
 
 const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
 impl Readiness {
     pub fn new(store: StoreProbe) -> Self {
         Readiness {
@@ -43,7 +45,10 @@ impl Readiness {
                 return checked.result.clone();
             }
         }
-        let result = self.store.check().await;
+        // Bounded, since callers wait on it: a store that hangs is not ready.
+        let result = tokio::time::timeout(CHECK_TIMEOUT, self.store.check())
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {CHECK_TIMEOUT:?}")));
         *last = Some(Checked {
             at: Instant::now(),
             result: result.clone(),

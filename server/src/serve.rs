@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
+use cookieless::ClientAddress;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -30,7 +31,8 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
     /// Connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
-    /// Connections one peer address may hold; more are closed as soon as they are accepted.
+    /// Connections one peer address (an IPv6 one by its /64) may hold; more are closed as soon
+    /// as they are accepted.
     pub max_per_peer: Option<usize>,
 }
 
@@ -59,8 +61,9 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let (slot, stream, peer) = accepted;
-        let Some(peer_slot) = per_peer.take(peer.ip()) else {
-            tracing::warn!(event = "connection_refused", client = %peer.ip(), "a client holds too many connections");
+        let Some(peer_slot) = per_peer.take(ClientAddress::counted_as(peer.ip())) else {
+            // At debug: a client refused this way can make such lines as fast as it connects.
+            tracing::debug!(event = "connection_refused", client = %peer.ip(), "a client holds too many connections");
             continue;
         };
         let router = router.clone();

@@ -8,8 +8,9 @@ use http::request::Parts;
 
 use crate::state::AppState;
 
-/// The address of the client, if the request says it (`None` only when the server is not
-/// served with connection info, as in-process tests are).
+/// The address of the client, if the request says it: `None` when the server is not served with
+/// connection info (as in-process tests are), or when, behind a proxy, the proxy's entry in the
+/// forwarding header is not an address.
 pub struct ClientIp(pub Option<IpAddr>);
 
 impl FromRequestParts<AppState> for ClientIp {

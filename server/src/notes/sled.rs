@@ -87,7 +87,7 @@ impl NoteStore for SledNotes {
     }
 
     async fn delete(&self, owner: &str, id: u64) -> Result<bool, NoteStoreError> {
-        self.flush.ensure_room().map_err(unavailable)?;
+        self.flush.ensure_room_to_delete().map_err(unavailable)?;
         let removed = self
             .tree
             .remove(Self::key(owner, id))
