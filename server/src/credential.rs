@@ -2,12 +2,16 @@
 //! the old one at once, logins in flight included, without racing the index of sessions.
 //!
 //! As Django does: the session keeps a keyed hash (HMAC-SHA256) of the user's password hash,
-//! and every request that asks who the user is compares it with the user's current one. The key
+//! and every request that asks who the user is compares it with the user's current one. The hash
+//! also covers the user's sessions epoch, which "log out my other devices" raises, so that
+//! revocations hold even for a session the index of a user's sessions no longer lists. The key
 //! is the server's own secret, kept with the users, so that a copy of the session store alone
 //! says nothing about the password hashes.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+use crate::users::User;
 
 /// The session value that holds the credential.
 pub const SESSION_KEY: &str = "credential";
@@ -21,23 +25,27 @@ impl CredentialKey {
         CredentialKey(secret)
     }
 
-    /// The credential of a session made with `password_hash`.
-    pub fn of(&self, password_hash: &str) -> String {
-        let bytes = self.mac(password_hash).finalize().into_bytes();
+    /// The credential of a session of `user` as the user now is: made with their password, under
+    /// their sessions epoch.
+    pub fn of(&self, user: &User) -> String {
+        let bytes = self.mac(user).finalize().into_bytes();
         bytes.iter().map(|byte| format!("{byte:02x}")).collect()
     }
 
-    /// Whether `credential` was made from `password_hash`, compared in constant time.
-    pub fn matches(&self, credential: &str, password_hash: &str) -> bool {
+    /// Whether `credential` was made for `user` as the user now is, compared in constant time.
+    pub fn matches(&self, credential: &str, user: &User) -> bool {
         let Some(bytes) = decode_hex(credential) else {
             return false;
         };
-        self.mac(password_hash).verify_slice(&bytes).is_ok()
+        self.mac(user).verify_slice(&bytes).is_ok()
     }
 
-    fn mac(&self, password_hash: &str) -> Hmac<Sha256> {
+    fn mac(&self, user: &User) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
-        mac.update(password_hash.as_bytes());
+        mac.update(user.password_hash.as_bytes());
+        // The hash never holds a NUL, so no other hash and epoch make the same input.
+        mac.update(&[0]);
+        mac.update(&user.sessions_epoch.to_be_bytes());
         mac
     }
 }
@@ -56,15 +64,25 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
+    fn user(password_hash: &str, sessions_epoch: u64) -> User {
+        User {
+            username: "ada".into(),
+            password_hash: password_hash.into(),
+            created: 0,
+            sessions_epoch,
+        }
+    }
+
     #[test]
-    fn a_credential_matches_its_hash_under_its_key_only() {
+    fn a_credential_matches_its_user_under_its_key_only() {
         let key = CredentialKey::new([7; 32]);
-        let credential = key.of("$argon2id$old");
+        let credential = key.of(&user("$argon2id$old", 0));
         assert_eq!(credential.len(), 64);
-        assert!(key.matches(&credential, "$argon2id$old"));
-        assert!(!key.matches(&credential, "$argon2id$new"));
-        assert!(!CredentialKey::new([8; 32]).matches(&credential, "$argon2id$old"));
-        assert!(!key.matches("not hex", "$argon2id$old"));
-        assert!(!key.matches("", "$argon2id$old"));
+        assert!(key.matches(&credential, &user("$argon2id$old", 0)));
+        assert!(!key.matches(&credential, &user("$argon2id$new", 0)));
+        assert!(!key.matches(&credential, &user("$argon2id$old", 1)));
+        assert!(!CredentialKey::new([8; 32]).matches(&credential, &user("$argon2id$old", 0)));
+        assert!(!key.matches("not hex", &user("$argon2id$old", 0)));
+        assert!(!key.matches("", &user("$argon2id$old", 0)));
     }
 }

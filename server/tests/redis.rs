@@ -150,6 +150,9 @@ async fn an_outage_answers_503_quickly_and_the_server_recovers() {
         .await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(client.get("/healthz").await.status, StatusCode::OK);
+    let ready = client.get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.body["detail"].is_string());
 
     // Redis comes back (empty: this one keeps nothing on disk) and the server serves again.
     let _redis = OwnRedis::start(port);
@@ -173,6 +176,65 @@ async fn an_outage_answers_503_quickly_and_the_server_recovers() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::CREATED);
+    // Readiness is checked at most once a second: it follows within one.
+    let started = Instant::now();
+    while client.get("/readyz").await.status != StatusCode::OK {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "/readyz stayed 503 after Redis came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Redis under memory pressure may evict the index of a user's sessions (it has no expiry of its
+/// own while sessions live). "Log out my other devices" must hold all the same.
+#[tokio::test]
+async fn revoking_other_devices_holds_where_the_index_lost_an_entry() {
+    let Some(url) = redis_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique_prefix();
+    let server = ServerProcess::start(
+        dir.path(),
+        &["--store", url.as_str(), "--redis-prefix", prefix.as_str()],
+    );
+    let mut laptop = server.client();
+    let reply = laptop
+        .post(
+            "/api/auth/register",
+            json!({"username": "evicted", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let mut phone = server.client();
+    let reply = phone
+        .post(
+            "/api/auth/login",
+            json!({"username": "evicted", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+
+    let evicted = Command::new("redis-cli")
+        .args(["-u", url.as_str(), "DEL"])
+        .arg(format!("{prefix}principal:evicted"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&evicted.stdout).trim(), "1");
+    let listed = laptop.get("/api/sessions").await.body;
+    assert_eq!(listed.as_array().unwrap().len(), 0, "{listed}");
+    assert_eq!(phone.get("/api/auth/me").await.status, StatusCode::OK);
+
+    let reply = laptop.post_empty("/api/sessions/revoke-others").await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        phone.get("/api/auth/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        laptop.get("/api/auth/me").await.body,
+        json!({"username": "evicted"})
+    );
 }
 
 #[test]

@@ -44,6 +44,7 @@ async fn register(
         username: username.clone(),
         password_hash: state.hasher.hash(password).await?,
         created: now_millis(),
+        sessions_epoch: 0,
     };
     state.users.create(&user).await?;
     tracing::info!(event = "registered", %username, client = ?client, "registered");
@@ -115,10 +116,7 @@ async fn log_in(state: &AppState, session: &Session, user: &User) -> Result<(), 
     session.rotate().await?;
     session.set_principal(Some(&user.username)).await?;
     session
-        .insert(
-            credential::SESSION_KEY,
-            state.credentials.of(&user.password_hash),
-        )
+        .insert(credential::SESSION_KEY, state.credentials.of(user))
         .await?;
     Ok(())
 }
@@ -162,18 +160,27 @@ async fn change_password(
         }
     };
     let user = state.users.find(&username).await?;
-    let hash = user.map(|user| user.password_hash);
-    if !state.hasher.verify(change.current_password, hash).await? {
+    let hash = user.as_ref().map(|user| user.password_hash.clone());
+    let (true, Some(user)) = (
+        state.hasher.verify(change.current_password, hash).await?,
+        user,
+    ) else {
         attempt.failed();
         tracing::warn!(event = "password_change_refused", %username, client = ?client, "wrong current password");
         return Err(wrong_current_password());
-    }
+    };
     attempt.succeeded();
     let new_hash = state.hasher.hash(change.new_password).await?;
     state.users.set_password_hash(&username, &new_hash).await?;
     session.rotate().await?;
     session
-        .insert(credential::SESSION_KEY, state.credentials.of(&new_hash))
+        .insert(
+            credential::SESSION_KEY,
+            state.credentials.of(&User {
+                password_hash: new_hash,
+                ..user
+            }),
+        )
         .await?;
     // Those sessions are already dead by their credential; ending them now frees their space
     // and takes them off the Devices page at once.

@@ -31,9 +31,7 @@ impl FromRequestParts<AppState> for LoggedIn {
         let credential: Option<String> = session.get(credential::SESSION_KEY).await?;
         let user = state.users.find(&username).await?;
         let current = match (&credential, &user) {
-            (Some(credential), Some(user)) => {
-                state.credentials.matches(credential, &user.password_hash)
-            }
+            (Some(credential), Some(user)) => state.credentials.matches(credential, user),
             _ => false,
         };
         if !current {

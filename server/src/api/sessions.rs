@@ -1,6 +1,7 @@
 //! The user's sessions, one per device or browser: list them, end one, end all but this one.
 
 use app::api::{paths, SessionSummary};
+use axum::extract::State;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use cookieless::SessionInfo;
@@ -10,6 +11,7 @@ use super::client_ip::ClientIp;
 use super::logged_in::LoggedIn;
 use super::params::PathId;
 use super::rfc3339;
+use crate::credential;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -38,10 +40,17 @@ async fn end_one(
     }
 }
 
+/// Every other session ends by its credential, whatever the index of sessions lists; those it
+/// lists are removed at once as well.
 async fn end_others(
+    State(state): State<AppState>,
     LoggedIn { username, session }: LoggedIn,
     ClientIp(client): ClientIp,
 ) -> Result<StatusCode, ApiError> {
+    let user = state.users.raise_sessions_epoch(&username).await?;
+    session
+        .insert(credential::SESSION_KEY, state.credentials.of(&user))
+        .await?;
     let ended = session.end_other_principal_sessions().await?;
     tracing::info!(event = "other_sessions_revoked", %username, client = ?client, ended, "every other device was logged out");
     Ok(StatusCode::NO_CONTENT)

@@ -42,6 +42,13 @@ impl UserStore for MemoryUsers {
         Ok(())
     }
 
+    async fn raise_sessions_epoch(&self, username: &str) -> Result<User, UserStoreError> {
+        let mut users = self.users();
+        let user = users.get_mut(username).ok_or(UserStoreError::Missing)?;
+        user.sessions_epoch += 1;
+        Ok(user.clone())
+    }
+
     async fn secret(&self, name: &str) -> Result<[u8; 32], UserStoreError> {
         let mut secrets = self
             .secrets

@@ -18,6 +18,11 @@ pub struct User {
     /// An argon2 hash in PHC string form.
     pub password_hash: String,
     pub created: u64,
+    /// Raised to end every session of the user but the one that raised it: sessions record the
+    /// value they were made under (see `credential.rs`), so this holds even where the index of a
+    /// user's sessions has lost an entry.
+    #[serde(default)]
+    pub sessions_epoch: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +56,10 @@ pub trait UserStore: Send + Sync + 'static {
 
     /// Replaces an existing user's password hash; durable when it returns.
     async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserStoreError>;
+
+    /// Raises an existing user's `sessions_epoch` by one, atomically; durable when it returns.
+    /// Returns the user as it now is.
+    async fn raise_sessions_epoch(&self, username: &str) -> Result<User, UserStoreError>;
 
     /// The server's secret of this `name`, made at random the first time it is asked for and the
     /// same ever after, for every instance that shares the store.

@@ -59,6 +59,24 @@ impl UserStore for RedisUsers {
         }
     }
 
+    async fn raise_sessions_epoch(&self, username: &str) -> Result<User, UserStoreError> {
+        // In one script, so that two raises at once both count.
+        let script = redis::Script::new(
+            r"local json = redis.call('GET', KEYS[1])
+              if not json then return false end
+              local user = cjson.decode(json)
+              user.sessions_epoch = (user.sessions_epoch or 0) + 1
+              json = cjson.encode(user)
+              redis.call('SET', KEYS[1], json)
+              return json",
+        );
+        let mut connection = self.pool.get();
+        let raised: Option<String> =
+            bounded(script.key(self.key(username)).invoke_async(&mut connection)).await?;
+        let raised = raised.ok_or(UserStoreError::Missing)?;
+        serde_json::from_str(&raised).map_err(UserStoreError::unavailable)
+    }
+
     async fn secret(&self, name: &str) -> Result<[u8; 32], UserStoreError> {
         let key = format!("{}secret:{name}", self.prefix);
         let mut connection = self.pool.get();

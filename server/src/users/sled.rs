@@ -48,6 +48,21 @@ impl UserStore for SledUsers {
         self.flush.flush().await.map_err(unavailable)
     }
 
+    async fn raise_sessions_epoch(&self, username: &str) -> Result<User, UserStoreError> {
+        self.flush.ensure_room().map_err(unavailable)?;
+        let raised = self
+            .tree
+            .update_and_fetch(username.as_bytes(), |current| {
+                let mut user: User = serde_json::from_slice(current?).ok()?;
+                user.sessions_epoch += 1;
+                serde_json::to_vec(&user).ok()
+            })
+            .map_err(unavailable)?
+            .ok_or(UserStoreError::Missing)?;
+        self.flush.flush().await.map_err(unavailable)?;
+        serde_json::from_slice(&raised).map_err(unavailable)
+    }
+
     async fn secret(&self, name: &str) -> Result<[u8; 32], UserStoreError> {
         let new = new_secret();
         let kept = match self
