@@ -373,6 +373,15 @@ async fn bodies_past_the_api_s_limit_get_413(mut client: Client) {
         .await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(reply.body["detail"].is_string(), "{}", reply.body);
+    // The account routes read a few kilobytes at most.
+    let reply = client
+        .post(
+            "/api/auth/login",
+            json!({"username": "big_body", "password": "p".repeat(20 * 1024)}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(reply.body["detail"].is_string(), "{}", reply.body);
     // The largest note the rules allow still fits.
     let widest = "\u{10348}".repeat(10_000);
     let reply = client

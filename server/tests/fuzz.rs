@@ -1,5 +1,8 @@
 //! Requests with arbitrary headers, methods and paths never get a server error: whatever a
-//! client sends, it is answered with a 2xx, 3xx or 4xx.
+//! client sends, it is answered with a 2xx, 3xx or 4xx. In-process against the whole app, and
+//! over the wire against the real binary.
+
+mod common;
 
 use axum::body::Body;
 use clap::Parser;
@@ -98,4 +101,89 @@ proptest! {
             Ok(())
         })?;
     }
+}
+
+/// A request head as a client might write it: any method, path and header bytes but CR and LF.
+fn raw_request() -> impl Strategy<Value = Vec<u8>> {
+    let header_name = prop_oneof![
+        Just("X-Session".to_string()),
+        Just("Content-Length".to_string()),
+        Just("Transfer-Encoding".to_string()),
+        Just("Content-Type".to_string()),
+        Just("X-Forwarded-For".to_string()),
+        "[A-Za-z-]{1,20}",
+    ];
+    let header = (header_name, proptest::collection::vec(any::<u8>(), 0..80));
+    (
+        "(GET|POST|PUT|DELETE|[A-Z]{1,8})",
+        "/(api/(counter|auth/login|notes|sessions/x)|healthz|[a-z%0-9]{0,20})",
+        proptest::collection::vec(header, 0..6),
+        proptest::collection::vec(any::<u8>(), 0..64),
+    )
+        .prop_map(|(method, path, headers, body)| {
+            let mut request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\n").into_bytes();
+            for (name, value) in headers {
+                request.extend_from_slice(name.as_bytes());
+                request.extend_from_slice(b": ");
+                request.extend(
+                    value
+                        .into_iter()
+                        .filter(|byte| !matches!(byte, b'\r' | b'\n')),
+                );
+                request.extend_from_slice(b"\r\n");
+            }
+            request.extend_from_slice(b"Connection: close\r\n\r\n");
+            request.extend_from_slice(&body);
+            request
+        })
+}
+
+/// The same over the wire, against the real binary, with raw request heads, so that hyper's
+/// parsing is fuzzed too: whatever comes back, if anything, is never a server error.
+#[test]
+fn no_raw_request_to_the_binary_gets_a_server_error() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::ServerProcess::start(
+        dir.path(),
+        &[
+            "--store",
+            "memory",
+            "--new-sessions-per-minute",
+            "0",
+            // A case that promises a body it never sends is answered within a second.
+            "--body-timeout",
+            "1s",
+            "--header-timeout",
+            "2s",
+        ],
+    );
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut runner = TestRunner::new(Config::with_cases(64));
+    runner
+        .run(&raw_request(), |request| {
+            let mut stream = TcpStream::connect(&address).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            stream.write_all(&request).unwrap();
+            let mut answer = Vec::new();
+            // A connection closed on a request hyper would not parse is an answer too.
+            let _ = stream.read_to_end(&mut answer);
+            let head = String::from_utf8_lossy(&answer[..answer.len().min(12)]).to_string();
+            if head.starts_with("HTTP/1.1 5") {
+                return Err(TestCaseError::fail(format!(
+                    "{head} for {:?}",
+                    String::from_utf8_lossy(&request)
+                )));
+            }
+            Ok(())
+        })
+        .unwrap();
+    server.stop();
 }

@@ -3,7 +3,7 @@
 
 use app::api::{paths, Credentials, FieldErrors, Level, PasswordChange, UserInfo};
 use app::validation::{password_errors, registration_errors, username_errors, PASSWORD_MAX};
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cookieless::store::now_millis;
@@ -27,7 +27,12 @@ pub fn router() -> Router<AppState> {
         .route(paths::LOGOUT, post(logout))
         .route(paths::ME, get(me))
         .route(paths::PASSWORD, post(change_password))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
 }
+
+/// The largest body these routes read: two passwords of the longest allowed, every character
+/// escaped, and room to spare.
+const MAX_BODY: usize = 16 * 1024;
 
 async fn register(
     State(state): State<AppState>,
