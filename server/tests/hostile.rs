@@ -117,8 +117,9 @@ async fn a_login_flood_is_refused_at_once_beyond_the_hashing_bound() {
     assert!(checked >= 6, "only {checked} logins were checked");
     assert!(slowest < Duration::from_secs(1), "a read took {slowest:?}");
     let peak = peak_memory_kib(&server);
-    // Two hashes of 19 MiB at a time, over a server that idles at a few tens of MiB.
-    assert!(peak < 256 * 1024, "peak memory {peak} KiB");
+    // Two hashes of 19 MiB at a time, over a server that idles at about 40 MiB (debug build):
+    // about 80 MiB, however many logins come.
+    assert!(peak < 160 * 1024, "peak memory {peak} KiB");
 }
 
 /// The most memory the server process has held, in KiB (VmHWM).
