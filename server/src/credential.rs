@@ -43,9 +43,12 @@ impl CredentialKey {
     fn mac(&self, user: &User) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(user.password_hash.as_bytes());
-        // The hash never holds a NUL, so no other hash and epoch make the same input.
-        mac.update(&[0]);
-        mac.update(&user.sessions_epoch.to_be_bytes());
+        // Epoch 0 adds nothing, so that sessions made before epochs existed stay valid; the hash
+        // never holds a NUL, so no other hash and epoch make the same input.
+        if user.sessions_epoch != 0 {
+            mac.update(&[0]);
+            mac.update(&user.sessions_epoch.to_be_bytes());
+        }
         mac
     }
 }

@@ -1,6 +1,6 @@
 //! A JSON object body extractor whose every refusal is a 4xx with a `{"detail"}` body.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequest, Request};
 use http::StatusCode;
 use serde::de::DeserializeOwned;
@@ -42,16 +42,21 @@ fn refusal(rejection: JsonRejection) -> ApiError {
             StatusCode::BAD_REQUEST,
             format!("Malformed JSON: {}", error.body_text()),
         ),
-        JsonRejection::BytesRejection(error) if BodyTimedOut::caused(&error) => ApiError::detail(
+        JsonRejection::BytesRejection(error) => body_refusal(&error),
+        other => ApiError::detail(StatusCode::BAD_REQUEST, other.body_text()),
+    }
+}
+
+/// Why a request body could not be read, as the API answers it.
+pub fn body_refusal(error: &BytesRejection) -> ApiError {
+    if BodyTimedOut::caused(error) {
+        ApiError::detail(
             StatusCode::REQUEST_TIMEOUT,
             "The request body took too long to arrive.",
-        ),
-        JsonRejection::BytesRejection(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::detail(error.status(), "The request body is too large.")
-        }
-        JsonRejection::BytesRejection(error) => {
-            ApiError::detail(error.status(), "The request body could not be read.")
-        }
-        other => ApiError::detail(StatusCode::BAD_REQUEST, other.body_text()),
+        )
+    } else if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::detail(error.status(), "The request body is too large.")
+    } else {
+        ApiError::detail(error.status(), "The request body could not be read.")
     }
 }

@@ -176,7 +176,6 @@ impl LoginThrottle {
             account,
             address,
             keys,
-            settled: false,
         })
     }
 
@@ -202,27 +201,32 @@ impl LoginThrottle {
     }
 }
 
-/// A try under way, counted as a failure. Dropped without a verdict (an error, a busy hasher, a
-/// request cut short), it is taken back: only a wrong password counts.
+/// A try under way, counted as a failure unless it is taken back: only a wrong password, or a try
+/// cut short (a client that hangs up still had its hash computed), counts.
 pub struct Attempt<'a> {
     throttle: &'a LoginThrottle,
     account: String,
     address: Option<IpAddr>,
     keys: Vec<Key>,
-    settled: bool,
 }
 
 impl Attempt<'_> {
     /// The password was wrong: the try stays counted.
-    pub fn failed(mut self) {
-        self.settled = true;
+    pub fn failed(self) {}
+
+    /// No verdict was reached (the hashing threads were busy, a store failed): the try is taken
+    /// back, so that the owner's retries during an outage do not count against them.
+    pub fn abandon(self) {
+        let mut table = self.throttle.lock();
+        for key in &self.keys {
+            take_back(&mut table.failures, key);
+        }
     }
 
     /// The password was right: the account's failures are forgotten, the address becomes a
     /// place its owner is known to be, and the address's count loses this try (only this one:
     /// an attacker's own account must not clear the address).
-    pub fn succeeded(mut self) {
-        self.settled = true;
+    pub fn succeeded(self) {
         let now = self.throttle.clock.now();
         let mut table = self.throttle.lock();
         for key in &self.keys {
@@ -235,26 +239,46 @@ impl Attempt<'_> {
         }
         table.failures.remove(&Key::Account(self.account.clone()));
         if let Some(address) = self.address {
-            let known = &mut table.known;
-            if known.len() >= self.throttle.max_keys {
-                forget_oldest_places(known, self.throttle.max_keys);
-            }
-            known.insert((self.account.clone(), address), now);
+            remember_place(
+                &mut table.known,
+                &self.account,
+                address,
+                now,
+                self.throttle.max_keys,
+            );
         }
     }
 }
 
-impl Drop for Attempt<'_> {
-    fn drop(&mut self) {
-        if self.settled {
-            return;
-        }
-        let mut table = self.throttle.lock();
-        for key in &self.keys {
-            take_back(&mut table.failures, key);
+/// Records that `account` logged in from `address`. An address keeps at most
+/// [`PLACES_PER_ADDRESS`] accounts, so that logging in to many accounts of one's own from one
+/// place cannot push the owners' places out of a full table.
+fn remember_place(
+    known: &mut HashMap<(String, IpAddr), Millis>,
+    account: &str,
+    address: IpAddr,
+    now: Millis,
+    max_keys: usize,
+) {
+    let key = (account.to_string(), address);
+    if !known.contains_key(&key) {
+        let mut here: Vec<(Millis, String)> = known
+            .iter()
+            .filter(|((_, at), _)| *at == address)
+            .map(|((account, _), &seen)| (seen, account.clone()))
+            .collect();
+        if here.len() >= PLACES_PER_ADDRESS {
+            here.sort_unstable();
+            known.remove(&(here[0].1.clone(), address));
+        } else if known.len() >= max_keys {
+            forget_oldest_places(known, max_keys);
         }
     }
+    known.insert(key, now);
 }
+
+/// Accounts one address is remembered for.
+const PLACES_PER_ADDRESS: usize = 4;
 
 fn take_back(failures: &mut HashMap<Key, Failures>, key: &Key) {
     if let Some(entry) = failures.get_mut(key) {
@@ -379,17 +403,45 @@ mod tests {
     }
 
     #[test]
-    fn tries_that_get_no_verdict_are_taken_back() {
+    fn tries_without_a_verdict_are_taken_back_and_tries_cut_short_are_not() {
         let throttle = LoginThrottle::new(Clock::default(), 100);
         for _ in 0..50 {
-            // A busy hasher, a store error, a dropped request: the attempt is dropped.
+            // A busy hasher, a store error.
+            throttle
+                .begin("ada", address(1), Caller::Anonymous)
+                .unwrap()
+                .abandon();
+        }
+        for _ in 0..5 {
+            // A client that hangs up once its hash is under way.
             drop(
                 throttle
                     .begin("ada", address(1), Caller::Anonymous)
                     .unwrap(),
             );
         }
-        fail(&throttle, "ada", address(1));
+        refused(&throttle, "ada", address(1));
+    }
+
+    #[test]
+    fn one_address_cannot_push_owners_places_out() {
+        let clock = Clock::default();
+        let throttle = LoginThrottle::new(clock.clone(), 10);
+        throttle
+            .begin("ada", address(1), Caller::Anonymous)
+            .unwrap()
+            .succeeded();
+        for n in 0..100 {
+            clock.advance(Duration::from_secs(1));
+            throttle
+                .begin(&format!("own{n}"), address(9), Caller::Anonymous)
+                .unwrap()
+                .succeeded();
+        }
+        let table = throttle.lock();
+        let ada = ("ada".to_string(), IpAddr::from([192, 0, 2, 1]));
+        assert!(table.known.contains_key(&ada));
+        assert!(table.known.len() <= 1 + PLACES_PER_ADDRESS);
     }
 
     #[test]

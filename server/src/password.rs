@@ -176,8 +176,26 @@ fn matches(
     let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
         return Ok(false);
     };
+    // A stored hash decides how much memory and time its check takes: one far beyond our own
+    // settings is refused rather than let it pin gigabytes in a thread or abort the process.
+    let ours = argon2();
+    let ours = ours.params();
+    if params.m_cost() > ours.m_cost() * 4
+        || params.t_cost() > ours.t_cost() * 8
+        || params.p_cost() > ours.p_cost() * 4
+    {
+        tracing::error!("a stored password hash asks for far more than this server allows");
+        return Ok(false);
+    }
     let argon = Argon2::new(algorithm, version, params);
-    Ok(compute(&argon, password, salt, expected.len(), memory)? == expected)
+    let matched = compute(&argon, password, salt, expected.len(), memory)? == expected;
+    // Back to our own size after a check of a larger, older hash.
+    let ours = ours.block_count();
+    if memory.len() > ours {
+        memory.truncate(ours);
+        memory.shrink_to_fit();
+    }
+    Ok(matched)
 }
 
 fn decoy_hash() -> &'static str {

@@ -328,6 +328,21 @@ async fn unknown_routes_and_methods_get_json_errors(mut client: Client) {
     let reply = client.send(Method::DELETE, "/api/counter", None).await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(reply.body["detail"].is_string());
+    // So are bodies a server function cannot read.
+    for (content_type, body) in [
+        ("application/x-www-form-urlencoded", b"\xff\xfe".to_vec()),
+        ("application/json", b"[[[".to_vec()),
+    ] {
+        let reply = client
+            .raw(|http, base| {
+                http.post(format!("{base}/api/fn/reset_counter"))
+                    .header(CONTENT_TYPE, content_type)
+                    .body(body.clone())
+            })
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{content_type}");
+        assert!(reply.body["detail"].is_string(), "{}", reply.body);
+    }
     // Paths and queries that do not read are JSON errors too.
     register(&mut client, "odd_params").await;
     let reply = client.get("/api/notes/%FF").await;

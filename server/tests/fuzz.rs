@@ -68,6 +68,7 @@ fn path() -> impl Strategy<Value = String> {
         Just("/api/notes?page=18446744073709551616".to_string()),
         Just("/api/sessions/x".to_string()),
         Just("/healthz".to_string()),
+        Just("/api/fn/reset_counter".to_string()),
         "/api/notes/[0-9a-z%]{0,30}".prop_map(String::from),
         "/api/notes\\?page=[0-9-]{0,25}".prop_map(String::from),
     ]
@@ -116,7 +117,7 @@ fn raw_request() -> impl Strategy<Value = Vec<u8>> {
     let header = (header_name, proptest::collection::vec(any::<u8>(), 0..80));
     (
         "(GET|POST|PUT|DELETE|[A-Z]{1,8})",
-        "/(api/(counter|auth/login|notes|sessions/x)|healthz|[a-z%0-9]{0,20})",
+        "/(api/(counter|auth/login|notes|sessions/x|fn/reset_counter)|healthz|[a-z%0-9]{0,20})",
         proptest::collection::vec(header, 0..6),
         proptest::collection::vec(any::<u8>(), 0..64),
     )

@@ -93,11 +93,19 @@ async fn login(
             return Err(ApiError::TooManyAttempts(wait));
         }
     };
-    let user = state.users.find(&username).await?;
-    let hash = user.as_ref().map(|user| user.password_hash.clone());
-    let user = match (state.hasher.verify(password, hash).await?, user) {
-        (true, Some(user)) => user,
-        _ => {
+    let verdict = async {
+        let user = state.users.find(&username).await?;
+        let hash = user.as_ref().map(|user| user.password_hash.clone());
+        Ok::<_, ApiError>((state.hasher.verify(password, hash).await?, user))
+    }
+    .await;
+    let user = match verdict {
+        Err(error) => {
+            attempt.abandon();
+            return Err(error);
+        }
+        Ok((true, Some(user))) => user,
+        Ok(_) => {
             attempt.failed();
             tracing::warn!(event = "login_failed", %username, client = ?client, "login failed");
             return Err(bad_credentials());
@@ -164,28 +172,30 @@ async fn change_password(
             return Err(ApiError::TooManyAttempts(wait));
         }
     };
-    let user = state.users.find(&username).await?;
-    let hash = user.as_ref().map(|user| user.password_hash.clone());
-    let (true, Some(user)) = (
-        state.hasher.verify(change.current_password, hash).await?,
-        user,
-    ) else {
-        attempt.failed();
-        tracing::warn!(event = "password_change_refused", %username, client = ?client, "wrong current password");
-        return Err(wrong_current_password());
-    };
+    let verdict = async {
+        let user = state.users.find(&username).await?;
+        let hash = user.map(|user| user.password_hash);
+        Ok::<_, ApiError>(state.hasher.verify(change.current_password, hash).await?)
+    }
+    .await;
+    match verdict {
+        Err(error) => {
+            attempt.abandon();
+            return Err(error);
+        }
+        Ok(true) => {}
+        Ok(false) => {
+            attempt.failed();
+            tracing::warn!(event = "password_change_refused", %username, client = ?client, "wrong current password");
+            return Err(wrong_current_password());
+        }
+    }
     attempt.succeeded();
     let new_hash = state.hasher.hash(change.new_password).await?;
-    state.users.set_password_hash(&username, &new_hash).await?;
+    let user = state.users.set_password_hash(&username, &new_hash).await?;
     session.rotate().await?;
     session
-        .insert(
-            credential::SESSION_KEY,
-            state.credentials.of(&User {
-                password_hash: new_hash,
-                ..user
-            }),
-        )
+        .insert(credential::SESSION_KEY, state.credentials.of(&user))
         .await?;
     // Those sessions are already dead by their credential; ending them now frees their space
     // and takes them off the Devices page at once.

@@ -51,7 +51,16 @@ async fn end_others(
     session
         .insert(credential::SESSION_KEY, state.credentials.of(&user))
         .await?;
-    let ended = session.end_other_principal_sessions().await?;
+    // The others are already ended by their credential; a failure to remove those the index
+    // lists must not fail the request, which would keep the caller's new credential unsaved and
+    // so log the caller out too.
+    let ended = match session.end_other_principal_sessions().await {
+        Ok(ended) => ended,
+        Err(error) => {
+            tracing::warn!(%error, "could not remove the other sessions now; they end on their next request");
+            0
+        }
+    };
     tracing::info!(event = "other_sessions_revoked", %username, client = ?client, ended, "every other device was logged out");
     Ok(StatusCode::NO_CONTENT)
 }

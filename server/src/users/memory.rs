@@ -35,11 +35,11 @@ impl UserStore for MemoryUsers {
         Ok(self.users().get(username).cloned())
     }
 
-    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserStoreError> {
+    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<User, UserStoreError> {
         let mut users = self.users();
         let user = users.get_mut(username).ok_or(UserStoreError::Missing)?;
         user.password_hash = hash.to_string();
-        Ok(())
+        Ok(user.clone())
     }
 
     async fn raise_sessions_epoch(&self, username: &str) -> Result<User, UserStoreError> {

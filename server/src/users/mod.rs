@@ -54,8 +54,9 @@ pub trait UserStore: Send + Sync + 'static {
 
     async fn find(&self, username: &str) -> Result<Option<User>, UserStoreError>;
 
-    /// Replaces an existing user's password hash; durable when it returns.
-    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserStoreError>;
+    /// Replaces an existing user's password hash, atomically; durable when it returns. Returns
+    /// the user as it now is.
+    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<User, UserStoreError>;
 
     /// Raises an existing user's `sessions_epoch` by one, atomically; durable when it returns.
     /// Returns the user as it now is.

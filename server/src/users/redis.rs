@@ -24,6 +24,34 @@ impl RedisUsers {
     fn key(&self, username: &str) -> String {
         format!("{}user:{username}", self.prefix)
     }
+
+    /// Changes an existing user with the Lua statement `change` (on `user`, with `args` as
+    /// `ARGV`), in one script, so that two changes at once both count. The user's `created`
+    /// (milliseconds, 13 digits) survives cjson's 14 significant digits.
+    async fn update(
+        &self,
+        username: &str,
+        change: &str,
+        args: &[&str],
+    ) -> Result<User, UserStoreError> {
+        let script = redis::Script::new(&format!(
+            r"local json = redis.call('GET', KEYS[1])
+              if not json then return false end
+              local user = cjson.decode(json)
+              {change}
+              json = cjson.encode(user)
+              redis.call('SET', KEYS[1], json)
+              return json"
+        ));
+        let mut invocation = script.key(self.key(username));
+        for arg in args {
+            invocation.arg(*arg);
+        }
+        let mut connection = self.pool.get();
+        let updated: Option<String> = bounded(invocation.invoke_async(&mut connection)).await?;
+        let updated = updated.ok_or(UserStoreError::Missing)?;
+        serde_json::from_str(&updated).map_err(UserStoreError::unavailable)
+    }
 }
 
 #[async_trait]
@@ -39,42 +67,14 @@ impl UserStore for RedisUsers {
         }
     }
 
-    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserStoreError> {
-        let mut user = self.find(username).await?.ok_or(UserStoreError::Missing)?;
-        user.password_hash = hash.to_string();
-        let value = serde_json::to_string(&user).map_err(UserStoreError::unavailable)?;
-        let mut connection = self.pool.get();
-        let replaced: bool = bounded(
-            redis::cmd("SET")
-                .arg(self.key(username))
-                .arg(value)
-                .arg("XX")
-                .query_async(&mut connection),
-        )
-        .await?;
-        if replaced {
-            Ok(())
-        } else {
-            Err(UserStoreError::Missing)
-        }
+    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<User, UserStoreError> {
+        self.update(username, "user.password_hash = ARGV[1]", &[hash])
+            .await
     }
 
     async fn raise_sessions_epoch(&self, username: &str) -> Result<User, UserStoreError> {
-        // In one script, so that two raises at once both count.
-        let script = redis::Script::new(
-            r"local json = redis.call('GET', KEYS[1])
-              if not json then return false end
-              local user = cjson.decode(json)
-              user.sessions_epoch = (user.sessions_epoch or 0) + 1
-              json = cjson.encode(user)
-              redis.call('SET', KEYS[1], json)
-              return json",
-        );
-        let mut connection = self.pool.get();
-        let raised: Option<String> =
-            bounded(script.key(self.key(username)).invoke_async(&mut connection)).await?;
-        let raised = raised.ok_or(UserStoreError::Missing)?;
-        serde_json::from_str(&raised).map_err(UserStoreError::unavailable)
+        let raise = "user.sessions_epoch = (user.sessions_epoch or 0) + 1";
+        self.update(username, raise, &[]).await
     }
 
     async fn secret(&self, name: &str) -> Result<[u8; 32], UserStoreError> {

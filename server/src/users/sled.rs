@@ -21,6 +21,36 @@ impl SledUsers {
     }
 }
 
+impl SledUsers {
+    /// Changes an existing user with `change`, atomically (a change made meanwhile by another
+    /// request is read again and kept), and makes it durable.
+    async fn update(
+        &self,
+        username: &str,
+        change: impl Fn(&mut User),
+    ) -> Result<User, UserStoreError> {
+        self.flush.ensure_room().map_err(unavailable)?;
+        loop {
+            let current = self
+                .tree
+                .get(username.as_bytes())
+                .map_err(unavailable)?
+                .ok_or(UserStoreError::Missing)?;
+            let mut user: User = serde_json::from_slice(&current).map_err(unavailable)?;
+            change(&mut user);
+            let value = serde_json::to_vec(&user).map_err(unavailable)?;
+            let swapped = self
+                .tree
+                .compare_and_swap(username.as_bytes(), Some(current), Some(value))
+                .map_err(unavailable)?;
+            if swapped.is_ok() {
+                self.flush.flush().await.map_err(unavailable)?;
+                return Ok(user);
+            }
+        }
+    }
+}
+
 fn unavailable(error: impl std::fmt::Display) -> UserStoreError {
     UserStoreError::Unavailable(error.to_string())
 }
@@ -37,30 +67,13 @@ impl UserStore for SledUsers {
         self.flush.flush().await.map_err(unavailable)
     }
 
-    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), UserStoreError> {
-        self.flush.ensure_room().map_err(unavailable)?;
-        let mut user = self.find(username).await?.ok_or(UserStoreError::Missing)?;
-        user.password_hash = hash.to_string();
-        let value = serde_json::to_vec(&user).map_err(unavailable)?;
-        self.tree
-            .insert(username.as_bytes(), value)
-            .map_err(unavailable)?;
-        self.flush.flush().await.map_err(unavailable)
+    async fn set_password_hash(&self, username: &str, hash: &str) -> Result<User, UserStoreError> {
+        self.update(username, |user| user.password_hash = hash.to_string())
+            .await
     }
 
     async fn raise_sessions_epoch(&self, username: &str) -> Result<User, UserStoreError> {
-        self.flush.ensure_room().map_err(unavailable)?;
-        let raised = self
-            .tree
-            .update_and_fetch(username.as_bytes(), |current| {
-                let mut user: User = serde_json::from_slice(current?).ok()?;
-                user.sessions_epoch += 1;
-                serde_json::to_vec(&user).ok()
-            })
-            .map_err(unavailable)?
-            .ok_or(UserStoreError::Missing)?;
-        self.flush.flush().await.map_err(unavailable)?;
-        serde_json::from_slice(&raised).map_err(unavailable)
+        self.update(username, |user| user.sessions_epoch += 1).await
     }
 
     async fn secret(&self, name: &str) -> Result<[u8; 32], UserStoreError> {
