@@ -317,12 +317,7 @@ async fn logins_racing_a_password_change_leave_no_survivor() {
     for round in 0..8 {
         let username = format!("racer{round}");
         let mut owner = Client::new(&server.base);
-        let reply = owner
-            .post(
-                "/api/auth/register",
-                json!({"username": username, "password": PASSWORD}),
-            )
-            .await;
+        let reply = owner.register(&username, PASSWORD).await;
         assert_eq!(reply.status, StatusCode::CREATED);
         let logins: Vec<_> = (0..10)
             .map(|n| {
@@ -380,12 +375,7 @@ async fn a_damaged_database_is_refused_and_left_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(dir.path(), &[]);
     let mut client = server.client();
-    let reply = client
-        .post(
-            "/api/auth/register",
-            json!({"username": "ada", "password": PASSWORD}),
-        )
-        .await;
+    let reply = client.register("ada", PASSWORD).await;
     assert_eq!(reply.status, StatusCode::CREATED);
     server.stop();
 
@@ -490,12 +480,7 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_without_a_restart()
     let args = ["--min-free-disk-mib", "8"];
     let server = ServerProcess::start(&data, &args);
     let mut client = server.client();
-    let reply = client
-        .post(
-            "/api/auth/register",
-            json!({"username": "filled", "password": PASSWORD}),
-        )
-        .await;
+    let reply = client.register("filled", PASSWORD).await;
     assert_eq!(reply.status, StatusCode::CREATED);
     for _ in 0..3 {
         client.post_empty("/api/counter/increment").await;

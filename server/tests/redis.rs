@@ -199,20 +199,10 @@ async fn revoking_other_devices_holds_where_the_index_lost_an_entry() {
         &["--store", url.as_str(), "--redis-prefix", prefix.as_str()],
     );
     let mut laptop = server.client();
-    let reply = laptop
-        .post(
-            "/api/auth/register",
-            json!({"username": "evicted", "password": PASSWORD}),
-        )
-        .await;
+    let reply = laptop.register("evicted", PASSWORD).await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let mut phone = server.client();
-    let reply = phone
-        .post(
-            "/api/auth/login",
-            json!({"username": "evicted", "password": PASSWORD}),
-        )
-        .await;
+    let reply = phone.log_in("evicted", PASSWORD).await;
     assert_eq!(reply.status, StatusCode::OK);
 
     let evicted = Command::new("redis-cli")

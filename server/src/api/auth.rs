@@ -12,6 +12,7 @@ use http::StatusCode;
 
 use super::client_ip::ClientIp;
 use super::logged_in::LoggedIn;
+use super::sessions::keep_only_this_session;
 use crate::credential;
 use crate::error::ApiError;
 use crate::flash;
@@ -194,18 +195,7 @@ async fn change_password(
     let new_hash = state.hasher.hash(change.new_password).await?;
     let user = state.users.set_password_hash(&username, &new_hash).await?;
     session.rotate().await?;
-    session
-        .insert(credential::SESSION_KEY, state.credentials.of(&user))
-        .await?;
-    // Those sessions are already dead by their credential; ending them now frees their space
-    // and takes them off the Devices page at once.
-    let ended = match session.end_other_principal_sessions().await {
-        Ok(ended) => ended,
-        Err(error) => {
-            tracing::warn!(%error, "could not end the other sessions now; they end on their next request");
-            0
-        }
-    };
+    let ended = keep_only_this_session(&state, &session, &user).await?;
     tracing::info!(event = "password_changed", %username, client = ?client, ended, "password changed");
     flash::push(
         &session,

@@ -4,7 +4,7 @@ use app::api::{paths, SessionSummary};
 use axum::extract::State;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use cookieless::SessionInfo;
+use cookieless::{Session, SessionInfo};
 use http::StatusCode;
 
 use super::client_ip::ClientIp;
@@ -14,6 +14,7 @@ use super::rfc3339;
 use crate::credential;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::users::User;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,21 +49,31 @@ async fn end_others(
     ClientIp(client): ClientIp,
 ) -> Result<StatusCode, ApiError> {
     let user = state.users.raise_sessions_epoch(&username).await?;
+    let ended = keep_only_this_session(&state, &session, &user).await?;
+    tracing::info!(event = "other_sessions_revoked", %username, client = ?client, ended, "every other device was logged out");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// After a change to `user` that every other session's credential no longer matches (a new
+/// password, a raised epoch): gives this session the new credential, and removes the others the
+/// index lists, returning how many. The others are dead already by their credential, so a
+/// failure to remove them does not fail the request, which would leave this session's new
+/// credential unsaved and so log the caller out too.
+pub(super) async fn keep_only_this_session(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+) -> Result<usize, ApiError> {
     session
-        .insert(credential::SESSION_KEY, state.credentials.of(&user))
+        .insert(credential::SESSION_KEY, state.credentials.of(user))
         .await?;
-    // The others are already ended by their credential; a failure to remove those the index
-    // lists must not fail the request, which would keep the caller's new credential unsaved and
-    // so log the caller out too.
-    let ended = match session.end_other_principal_sessions().await {
+    Ok(match session.end_other_principal_sessions().await {
         Ok(ended) => ended,
         Err(error) => {
             tracing::warn!(%error, "could not remove the other sessions now; they end on their next request");
             0
         }
-    };
-    tracing::info!(event = "other_sessions_revoked", %username, client = ?client, ended, "every other device was logged out");
-    Ok(StatusCode::NO_CONTENT)
+    })
 }
 
 fn summary(info: SessionInfo) -> SessionSummary {

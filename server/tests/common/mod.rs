@@ -70,6 +70,18 @@ impl Client {
         self.send(Method::POST, path, None).await
     }
 
+    /// Registers `username` with `password`, keeping the session the answer hands out.
+    pub async fn register(&mut self, username: &str, password: &str) -> Reply {
+        let credentials = serde_json::json!({"username": username, "password": password});
+        self.post("/api/auth/register", credentials).await
+    }
+
+    /// Logs in as `username` with `password`, keeping the session the answer hands out.
+    pub async fn log_in(&mut self, username: &str, password: &str) -> Reply {
+        let credentials = serde_json::json!({"username": username, "password": password});
+        self.post("/api/auth/login", credentials).await
+    }
+
     pub async fn send(&mut self, method: Method, path: &str, body: Option<Value>) -> Reply {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = &self.token {
