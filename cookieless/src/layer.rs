@@ -124,12 +124,12 @@ impl SessionLayer {
 
     /// Limits how many sessions one client address may begin (default: no limit).
     ///
-    /// A request without a live token that writes (any method but `GET`, `HEAD`, `OPTIONS` and
-    /// `TRACE`) takes one from its address's budget before its handler runs; beyond the budget it
-    /// is answered `429` with `Retry-After` and `{"detail"}`, and its handler does not run. Any
-    /// other request that begins a session (one that presented a dead token, or a read that
-    /// stores a value) takes one when it is saved, and is answered the same way, with nothing
-    /// stored, if there is none left.
+    /// A request that writes (any method but `GET`, `HEAD`, `OPTIONS` and `TRACE`) without a live
+    /// token takes one from its address's budget before its handler runs: at once when it presents
+    /// no token, once its session is loaded when it presents one that turns out dead. Beyond the
+    /// budget it is answered `429` with `Retry-After` and `{"detail"}`, and its handler does not
+    /// run. A read that stores a value without a live token takes one when it is saved, and is
+    /// answered the same way, with nothing stored, if there is none left.
     ///
     /// The client's address comes from axum's `ConnectInfo<SocketAddr>` (serve the app with
     /// `into_make_service_with_connect_info::<SocketAddr>()`), or from a proxy's header

@@ -76,9 +76,10 @@ impl SledStore {
 
     /// Refuses writes while the disk holding `dir` (the database's folder) has less than
     /// `min_free` bytes free (removals, which free space, down to half of it): they fail with
-    /// [`StoreError::DiskFull`] (a `503`), reads go on, and writes work again once space is freed. Without it, sled meets a full disk in the middle
-    /// of a write, and then fails every write until the process restarts. Set it before taking
-    /// [`SledStore::group_flush`], whose handles share it.
+    /// [`StoreError::DiskFull`] (a `503`), reads go on, and writes work again once space is
+    /// freed. Without it, sled meets a full disk in the middle of a write, and then fails every
+    /// write until the process restarts. Set it before taking [`SledStore::group_flush`], whose
+    /// handles share it.
     ///
     /// ```
     /// use cookieless::SledStore;
@@ -404,6 +405,19 @@ impl GroupFlush {
 
     /// [`GroupFlush::ensure_room`] for a removal, which frees space once written: it may go on
     /// down to half the floor, so that logouts and revocations still work on a nearly full disk.
+    ///
+    /// ```
+    /// use cookieless::SledStore;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = sled::open(dir.path())?;
+    /// let store = SledStore::new(&db)?.with_free_space_floor(dir.path(), 0);
+    /// store.group_flush().ensure_room_to_delete()?;
+    /// db.remove("my-key")?;
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///

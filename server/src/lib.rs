@@ -90,12 +90,8 @@ impl App {
     /// Opens the stores and builds the routes. Must run inside a Tokio runtime: it starts the
     /// background sweep of expired sessions.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
-        Self::build_with_clock(config, Clock::default()).await
-    }
-
-    /// [`App::build`] with a clock that tests may move past the session timeouts and the login
-    /// throttle's waits.
-    pub async fn build_with_clock(config: &Config, clock: Clock) -> Result<Self, StartError> {
+        // One clock for the session layer and the login throttle.
+        let clock = Clock::default();
         let Stores {
             sessions,
             users,

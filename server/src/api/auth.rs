@@ -1,6 +1,8 @@
 //! Accounts: register, log in, log out, who am I, and a new password. The logged-in user is the
 //! session's principal, so that the session store can list a user's sessions.
 
+use std::net::IpAddr;
+
 use app::api::{paths, Credentials, FieldErrors, Level, PasswordChange, UserInfo};
 use app::validation::{password_errors, registration_errors, username_errors, PASSWORD_MAX};
 use axum::extract::{DefaultBodyLimit, State};
@@ -84,35 +86,11 @@ async fn login(
         tracing::warn!(event = "login_failed", client = ?client, "login failed: not a username");
         return Err(bad_credentials());
     }
-    let attempt = match state
-        .login_throttle
-        .begin(&username, client, Caller::Anonymous)
-    {
-        Ok(attempt) => attempt,
-        Err(wait) => {
-            tracing::warn!(event = "login_throttled", %username, client = ?client, "login throttled");
-            return Err(ApiError::TooManyAttempts(wait));
-        }
+    let Some(user) = check_password(&state, &username, password, client, Caller::Anonymous).await?
+    else {
+        tracing::warn!(event = "login_failed", %username, client = ?client, "login failed");
+        return Err(bad_credentials());
     };
-    let verdict = async {
-        let user = state.users.find(&username).await?;
-        let hash = user.as_ref().map(|user| user.password_hash.clone());
-        Ok::<_, ApiError>((state.hasher.verify(password, hash).await?, user))
-    }
-    .await;
-    let user = match verdict {
-        Err(error) => {
-            attempt.abandon();
-            return Err(error);
-        }
-        Ok((true, Some(user))) => user,
-        Ok(_) => {
-            attempt.failed();
-            tracing::warn!(event = "login_failed", %username, client = ?client, "login failed");
-            return Err(bad_credentials());
-        }
-    };
-    attempt.succeeded();
     tracing::info!(event = "login_succeeded", %username, client = ?client, "logged in");
     log_in(&state, &session, &user).await?;
     flash::push(
@@ -166,32 +144,18 @@ async fn change_password(
     if change.current_password.chars().count() > PASSWORD_MAX {
         return Err(wrong_current_password());
     }
-    let attempt = match state.login_throttle.begin(&username, client, Caller::Owner) {
-        Ok(attempt) => attempt,
-        Err(wait) => {
-            tracing::warn!(event = "login_throttled", %username, client = ?client, "password check throttled");
-            return Err(ApiError::TooManyAttempts(wait));
-        }
-    };
-    let verdict = async {
-        let user = state.users.find(&username).await?;
-        let hash = user.map(|user| user.password_hash);
-        Ok::<_, ApiError>(state.hasher.verify(change.current_password, hash).await?)
+    let checked = check_password(
+        &state,
+        &username,
+        change.current_password,
+        client,
+        Caller::Owner,
+    )
+    .await?;
+    if checked.is_none() {
+        tracing::warn!(event = "password_change_refused", %username, client = ?client, "wrong current password");
+        return Err(wrong_current_password());
     }
-    .await;
-    match verdict {
-        Err(error) => {
-            attempt.abandon();
-            return Err(error);
-        }
-        Ok(true) => {}
-        Ok(false) => {
-            attempt.failed();
-            tracing::warn!(event = "password_change_refused", %username, client = ?client, "wrong current password");
-            return Err(wrong_current_password());
-        }
-    }
-    attempt.succeeded();
     let new_hash = state.hasher.hash(change.new_password).await?;
     let user = state.users.set_password_hash(&username, &new_hash).await?;
     session.rotate().await?;
@@ -204,6 +168,45 @@ async fn change_password(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Checks `password` against `username`'s under the login throttle: the user when it matches,
+/// `None` when it does not (counted as a failure), `429` while the throttle says to wait. A check
+/// that reaches no verdict (a busy hasher, a store error) is not counted.
+async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: String,
+    client: Option<IpAddr>,
+    caller: Caller,
+) -> Result<Option<User>, ApiError> {
+    let attempt = state
+        .login_throttle
+        .begin(username, client, caller)
+        .map_err(|wait| {
+            tracing::warn!(event = "login_throttled", %username, client = ?client, "password check throttled");
+            ApiError::TooManyAttempts(wait)
+        })?;
+    let verdict = async {
+        let user = state.users.find(username).await?;
+        let hash = user.as_ref().map(|user| user.password_hash.clone());
+        Ok::<_, ApiError>((state.hasher.verify(password, hash).await?, user))
+    }
+    .await;
+    match verdict {
+        Err(error) => {
+            attempt.abandon();
+            Err(error)
+        }
+        Ok((true, Some(user))) => {
+            attempt.succeeded();
+            Ok(Some(user))
+        }
+        Ok(_) => {
+            attempt.failed();
+            Ok(None)
+        }
+    }
 }
 
 fn bad_credentials() -> ApiError {
