@@ -42,6 +42,7 @@ pub(crate) async fn commit(
         (Decision::Create, _) => create(config, &state, newcomer).await,
         (Decision::Delete, Some(stored)) => {
             config.store.delete(&stored.key).await?;
+            state.lease_released();
             Ok(Outcome::Clear)
         }
         (Decision::Touch, Some(stored)) => Ok(touch(config, &state, stored).await),
@@ -78,6 +79,7 @@ async fn create(
     }
     if let Some(previous) = state.stored() {
         config.store.delete(&previous.key).await?;
+        state.lease_released();
     }
     end_sessions_over_cap(config, state, &token.key()).await;
     Ok(Outcome::Set(token))
@@ -133,10 +135,7 @@ async fn touch(config: &LayerConfig, state: &SessionState, stored: &Stored) -> O
     );
     // A lost refresh only shortens the idle deadline by the touch interval, so a failure here
     // must not fail a request that read its session successfully.
-    if let Err(error) = config
-        .store
-        .save(&stored.key, &record, Some(stored.version))
-        .await
+    if let Err(error) = save_under_lease(config, state, &stored.key, &record, stored.version).await
     {
         tracing::warn!(%error, "could not refresh a session's last use");
     }
@@ -158,9 +157,16 @@ async fn update(
         state.data().clone(),
         Identity::of(state),
     );
-    for _ in 0..SAVE_ATTEMPTS {
+    for attempt in 0..SAVE_ATTEMPTS {
         let record = new_record(config, version + 1, created, now, data, identity.clone());
-        if config.store.save(key, &record, Some(version)).await? == Saved::Written {
+        let saved = if attempt == 0 {
+            save_under_lease(config, state, key, &record, version).await?
+        } else {
+            // The lease ran out and another request took the session (or an instance without
+            // leases wrote it): the conditional write is the safety net.
+            config.store.save(key, &record, Some(version)).await?
+        };
+        if saved == Saved::Written {
             end_sessions_over_cap(config, state, key).await;
             return Ok(Outcome::Set(stored.token.clone()));
         }
@@ -185,6 +191,27 @@ async fn update(
         (version, created) = (latest.version, latest.created);
     }
     Err(SessionError::Contention)
+}
+
+/// Writes `record` over version `expected`, with the release of the request's lease if it holds
+/// one.
+async fn save_under_lease(
+    config: &LayerConfig,
+    state: &SessionState,
+    key: &SessionKey,
+    record: &Record,
+    expected: u64,
+) -> Result<Saved, StoreError> {
+    let (Some(lease), Some(leases)) = (state.lease(), config.store.leases()) else {
+        return config.store.save(key, record, Some(expected)).await;
+    };
+    let saved = leases
+        .save_leased(key, record, Some(expected), lease)
+        .await?;
+    if saved == Saved::Written {
+        state.lease_released();
+    }
+    Ok(saved)
 }
 
 /// This request's changes, key by key, on top of a newer record.

@@ -1,6 +1,7 @@
 //! What every request's session takes from the layer that made it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::expiry::Expiry;
@@ -23,4 +24,7 @@ pub(crate) struct LayerConfig {
     /// How many live sessions one principal may have; a login beyond it ends the least recently
     /// used.
     pub(crate) max_sessions_per_principal: Option<usize>,
+    /// How long a request waits for a lease held by another, when the store has leases and the
+    /// layer takes them (`None`: it does not, and relies on the conditional write alone).
+    pub(crate) lease_wait: Option<Duration>,
 }

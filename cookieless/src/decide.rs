@@ -83,6 +83,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::lease::SessionHold;
     use crate::locks::SessionLocks;
     use crate::record::Record;
 
@@ -109,7 +110,7 @@ mod tests {
             principal: None,
             user_agent: None,
         };
-        SessionState::loaded(lock, stored, record)
+        SessionState::loaded(SessionHold::new(lock, None), stored, record)
     }
 
     #[test]

@@ -42,6 +42,14 @@ pub enum SessionError {
     /// in (503).
     #[error("the session changed concurrently too often to save this request's changes")]
     Contention,
+    /// Another request held the session, on this instance or another sharing the store, for all
+    /// the time this one would wait (503 with `Retry-After`). See
+    /// [`SessionLayer::with_lease_wait`](crate::SessionLayer::with_lease_wait).
+    #[error("the session is busy with another request; retry in {} s", retry_after_secs(*.retry_after))]
+    Busy {
+        /// When the holder's lease runs out at the latest.
+        retry_after: Duration,
+    },
     /// A value could not be serialised, or a stored value is not of the type asked for (500).
     #[error("a session value could not be converted: {0}")]
     Value(#[from] serde_json::Error),
@@ -63,7 +71,9 @@ impl SessionError {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            SessionError::Store(_) | SessionError::Contention => StatusCode::SERVICE_UNAVAILABLE,
+            SessionError::Store(_) | SessionError::Contention | SessionError::Busy { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             SessionError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             SessionError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             SessionError::Value(_) | SessionError::MissingLayer => {
@@ -76,12 +86,17 @@ impl SessionError {
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        if let SessionError::Busy { .. } = self {
+            tracing::warn!(error = %self, "session error");
+        } else if status.is_server_error() {
             tracing::error!(error = %self, "session error");
         }
         let detail = match &self {
             SessionError::Store(_) => "The session store is unavailable. Try again shortly.".into(),
             SessionError::Contention => "The session is busy. Try again.".into(),
+            SessionError::Busy { .. } => {
+                "The session is busy with another request. Try again.".into()
+            }
             SessionError::RateLimited { retry_after } => format!(
                 "Too many new sessions from your address. Try again in {} seconds.",
                 retry_after_secs(*retry_after)
@@ -89,7 +104,8 @@ impl IntoResponse for SessionError {
             other => other.to_string(),
         };
         let mut response = json_error(status, &detail);
-        if let SessionError::RateLimited { retry_after } = self {
+        if let SessionError::RateLimited { retry_after } | SessionError::Busy { retry_after } = self
+        {
             response.headers_mut().insert(
                 RETRY_AFTER,
                 HeaderValue::from(retry_after_secs(retry_after)),

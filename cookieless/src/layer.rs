@@ -65,11 +65,16 @@ pub struct SessionLayer {
     locks: Arc<SessionLocks>,
     new_sessions: Option<(NewSessionLimit, Arc<NewSessionBudget>)>,
     max_sessions_per_principal: Option<usize>,
+    lease_wait: Option<Duration>,
 }
 
 impl SessionLayer {
     /// The default cap on a session's serialised data: 64 KiB.
     pub const DEFAULT_MAX_SIZE: usize = 64 * 1024;
+
+    /// How long, by default, a request waits for another request's lease on its session before it
+    /// is answered `503`: see [`SessionLayer::with_lease_wait`].
+    pub const DEFAULT_LEASE_WAIT: Duration = Duration::from_secs(5);
 
     /// Sessions kept in `store`. To keep a handle on the store as well (to use it elsewhere),
     /// pass an `Arc` of it: `Arc<S>` is a store whenever `S` is.
@@ -90,6 +95,7 @@ impl SessionLayer {
             locks: Arc::default(),
             new_sessions: None,
             max_sessions_per_principal: None,
+            lease_wait: Some(Self::DEFAULT_LEASE_WAIT),
         }
     }
 
@@ -161,6 +167,41 @@ impl SessionLayer {
         self
     }
 
+    /// Bounds how long a request waits for its session while another request, on this instance or
+    /// another that shares the store, holds it (default [`SessionLayer::DEFAULT_LEASE_WAIT`]).
+    /// Past it the request is answered `503` with `Retry-After`, and its handler does not run.
+    ///
+    /// With a store that several instances share ([`RedisStore`](crate::RedisStore)), every
+    /// request that uses its session holds a lease on it in the store from its load to its save, so
+    /// that one session's requests run one at a time across every instance, as they do within
+    /// one. Stores that one process uses alone need no lease, and this setting does not apply.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cookieless::{MemoryStore, SessionLayer};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new()).with_lease_wait(Duration::from_secs(2));
+    /// ```
+    pub fn with_lease_wait(mut self, wait: Duration) -> Self {
+        self.lease_wait = Some(wait);
+        self
+    }
+
+    /// Takes no leases, even on a store that several instances share: requests on one session
+    /// that reach different instances at once are no longer serialised, and their changes are
+    /// merged key by key on save (two changes of the same key at once keep the later). It saves
+    /// the lease's two Redis calls on each request; see `docs/protocol.md` for what each costs.
+    ///
+    /// ```
+    /// use cookieless::{MemoryStore, SessionLayer};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new()).without_leases();
+    /// ```
+    pub fn without_leases(mut self) -> Self {
+        self.lease_wait = None;
+        self
+    }
+
     /// Starts removing this layer's expired sessions from its store every `period`, on the
     /// current Tokio runtime. Expired sessions are refused whether or not this runs; it only
     /// reclaims their space. Abort the returned handle to stop it.
@@ -212,6 +253,7 @@ impl<S> Layer<S> for SessionLayer {
                 locks: self.locks.clone(),
                 new_sessions: self.new_sessions.as_ref().map(|(_, budget)| budget.clone()),
                 max_sessions_per_principal: self.max_sessions_per_principal,
+                lease_wait: self.lease_wait,
             }),
         }
     }

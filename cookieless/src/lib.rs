@@ -53,6 +53,7 @@ mod expiry;
 mod finish;
 mod layer;
 mod lazy_state;
+mod lease;
 mod locks;
 mod memory_store;
 mod new_sessions;

@@ -13,6 +13,7 @@ use crate::config::LayerConfig;
 use crate::error::SessionError;
 use crate::expiry::Millis;
 use crate::lazy_state::{LazyState, StillLoading};
+use crate::lease::{HeldLease, LeaseId, Leased, SessionHold};
 use crate::new_sessions::Charge;
 use crate::request_header::Presented;
 use crate::state::{SessionState, Stored};
@@ -422,7 +423,9 @@ impl Session {
         self.inner.state.take().await
     }
 
-    /// Reads the session the request presented, and holds it until the returned state is dropped.
+    /// Reads the session the request presented, and holds it until the returned state is dropped:
+    /// in this process by the lock table, across processes by the store's lease, if it has leases
+    /// and the layer takes them.
     pub(crate) async fn load(&self) -> Result<SessionState, SessionError> {
         let Presented::Token(token) = &self.inner.presented else {
             return Ok(SessionState::new());
@@ -430,7 +433,23 @@ impl Session {
         let config = &self.inner.config;
         let key = token.key();
         let lock = config.locks.lock(key).await;
-        let Some(record) = config.store.load(&key).await? else {
+        let (record, lease) = match (config.store.leases(), config.lease_wait) {
+            (Some(leases), Some(wait)) => {
+                let id = LeaseId::generate();
+                match leases.load_leased(&key, id, wait).await? {
+                    // A missing session is not leased: there is nothing to hold.
+                    Leased::Granted(None) => (None, None),
+                    Leased::Granted(Some(record)) => (
+                        Some(record),
+                        Some(HeldLease::new(config.store.clone(), key, id)),
+                    ),
+                    Leased::Busy { retry_after } => return Err(SessionError::Busy { retry_after }),
+                }
+            }
+            _ => (config.store.load(&key).await?, None),
+        };
+        let hold = SessionHold::new(lock, lease);
+        let Some(record) = record else {
             tracing::debug!(
                 event = "token_refused",
                 reason = "unknown",
@@ -445,8 +464,11 @@ impl Session {
                 reason = "expired",
                 "a token was refused"
             );
-            if let Err(error) = config.store.delete(&key).await {
-                tracing::warn!(%error, "could not remove an expired session; the sweep will");
+            match config.store.delete(&key).await {
+                Ok(()) => hold.released(),
+                Err(error) => {
+                    tracing::warn!(%error, "could not remove an expired session; the sweep will");
+                }
             }
             return Ok(SessionState::new());
         }
@@ -458,7 +480,7 @@ impl Session {
             last_seen: record.last_seen,
             read_at: now,
         };
-        Ok(SessionState::loaded(lock, stored, record))
+        Ok(SessionState::loaded(hold, stored, record))
     }
 }
 

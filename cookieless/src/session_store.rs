@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::expiry::Millis;
+use crate::lease::SessionLeases;
 use crate::record::Record;
 use crate::token::SessionKey;
 
@@ -97,6 +98,13 @@ pub trait SessionStore: Send + Sync + 'static {
         principal: &str,
         now: Millis,
     ) -> Result<Vec<(SessionKey, Record)>, StoreError>;
+
+    /// The store's leases, if several processes share it: then the layer serialises each
+    /// session's requests across all of them (see [`SessionLeases`]). A store only one process
+    /// uses needs none, which is the default.
+    fn leases(&self) -> Option<&dyn SessionLeases> {
+        None
+    }
 }
 
 #[async_trait]
@@ -128,5 +136,9 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
         now: Millis,
     ) -> Result<Vec<(SessionKey, Record)>, StoreError> {
         (**self).principal_sessions(principal, now).await
+    }
+
+    fn leases(&self) -> Option<&dyn SessionLeases> {
+        (**self).leases()
     }
 }

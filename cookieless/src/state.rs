@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::data::Data;
 use crate::error::SessionError;
 use crate::expiry::Millis;
-use crate::locks::SessionLock;
+use crate::lease::{LeaseId, SessionHold};
 use crate::record::Record;
 use crate::token::{SessionKey, Token};
 
@@ -41,7 +41,7 @@ pub(crate) struct Stored {
 /// The session of one request, from its load to its commit.
 pub(crate) struct SessionState {
     /// Held while the request may change a stored session: see `docs/protocol.md`.
-    _lock: Option<SessionLock>,
+    hold: Option<SessionHold>,
     stored: Option<Stored>,
     data: Arc<Data>,
     changed: BTreeSet<CompactString>,
@@ -57,7 +57,7 @@ impl SessionState {
     /// No stored session: the request presented none, or one that is unknown or expired.
     pub(crate) fn new() -> Self {
         SessionState {
-            _lock: None,
+            hold: None,
             stored: None,
             data: Arc::default(),
             changed: BTreeSet::new(),
@@ -69,12 +69,12 @@ impl SessionState {
         }
     }
 
-    /// The live session `record`, read under `lock` at `stored.read_at`.
-    pub(crate) fn loaded(lock: SessionLock, stored: Stored, record: Record) -> Self {
+    /// The live session `record`, read under `hold` at `stored.read_at`.
+    pub(crate) fn loaded(hold: SessionHold, stored: Stored, record: Record) -> Self {
         // Every field named, not `..Self::new()`: that would allocate empty data only to drop it,
         // on every request that presents a live token.
         SessionState {
-            _lock: Some(lock),
+            hold: Some(hold),
             stored: Some(stored),
             data: record.data,
             changed: BTreeSet::new(),
@@ -181,6 +181,18 @@ impl SessionState {
 
     pub(crate) fn user_agent(&self) -> Option<&Arc<str>> {
         self.user_agent.as_ref()
+    }
+
+    /// The store's lease this request holds on its session, if any and not yet released.
+    pub(crate) fn lease(&self) -> Option<LeaseId> {
+        self.hold.as_ref().and_then(SessionHold::lease)
+    }
+
+    /// Records that the store released the lease (a save under it, or the session's deletion).
+    pub(crate) fn lease_released(&self) {
+        if let Some(hold) = &self.hold {
+            hold.released();
+        }
     }
 }
 

@@ -39,6 +39,7 @@
 
 pub use crate::data::Data;
 pub use crate::expiry::{now_millis, Millis};
+pub use crate::lease::{LeaseId, Leased, SessionLeases};
 pub use crate::record::Record;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 #[cfg(feature = "redis")]
-mod test_redis;
+pub mod test_redis;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -79,6 +79,16 @@ impl Fixture {
         Some(Self::over(store, None))
     }
 
+    /// A store on the tests' Redis Cluster (see `test_redis`), under a key prefix of its own;
+    /// `None` when the test is skipped for want of Redis.
+    #[cfg(feature = "redis")]
+    pub async fn redis_cluster() -> Option<Self> {
+        let url = test_redis::cluster_url()?;
+        let prefix = format!("test:{}:", &Token::generate().as_str()[..12]);
+        let store = RedisStore::connect(&url, prefix).await.unwrap();
+        Some(Self::over(store, None))
+    }
+
     pub fn layer(&self) -> SessionLayer {
         SessionLayer::new(self.store.clone()).with_clock(self.clock.clone())
     }
@@ -94,6 +104,8 @@ macro_rules! for_each_store {
         $crate::for_each_store!(@store sled, $($case),*);
         #[cfg(feature = "redis")]
         $crate::for_each_store!(@store redis, $($case),*);
+        #[cfg(feature = "redis")]
+        $crate::for_each_store!(@store redis_cluster, $($case),*);
     };
     (@store $store:ident, $($case:ident),*) => {
         mod $store {
@@ -125,6 +137,8 @@ macro_rules! for_each_store_and_transport {
             $crate::for_each_store_and_transport!(@store sled, $transport, $($case),*);
             #[cfg(feature = "redis")]
             $crate::for_each_store_and_transport!(@store redis, $transport, $($case),*);
+            #[cfg(feature = "redis")]
+            $crate::for_each_store_and_transport!(@store redis_cluster, $transport, $($case),*);
         }
     };
     (@store $store:ident, $transport:ident, $($case:ident),*) => {

@@ -1,6 +1,7 @@
-//! The Redis server that Redis tests run against (the server's tests include this file too).
+//! The Redis server, and the Redis Cluster, that Redis tests run against (the server's tests
+//! include this file too).
 //!
-//! `REDIS_URL` names one. When it is unset and `redis-server` is installed, the first test that
+//! `REDIS_URL` names one server, and `REDIS_CLUSTER_URL` one cluster (`redis+cluster://...`). When it is unset and `redis-server` is installed, the first test that
 //! asks starts a throwaway one for the whole test binary, on a free loopback port, keeping nothing
 //! on disk; tests keep apart by key prefix. With neither, a Redis test reports itself skipped and
 //! returns, unless `COOKIELESS_REQUIRE_REDIS=1` (set by `scripts/test`) makes that a failure.
@@ -24,6 +25,26 @@ pub fn url() -> Option<String> {
         Some(throwaway) => Some(throwaway.url.clone()),
         None => {
             skip("no Redis (set REDIS_URL or install redis-server)");
+            None
+        }
+    }
+}
+
+/// The URL (`redis+cluster://...`) of the Redis Cluster for the calling test, or `None` once the
+/// test is reported skipped: `REDIS_CLUSTER_URL`, or a throwaway cluster this test binary starts
+/// (three masters, three replicas) and shares between its tests.
+pub fn cluster_url() -> Option<String> {
+    if let Some(url) = std::env::var("REDIS_CLUSTER_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    {
+        return Some(url);
+    }
+    static THROWAWAY: OnceLock<Option<Cluster>> = OnceLock::new();
+    match THROWAWAY.get_or_init(|| redis_server_installed().then(Cluster::start)) {
+        Some(cluster) => Some(cluster.url()),
+        None => {
+            skip("no Redis Cluster (set REDIS_CLUSTER_URL or install redis-server)");
             None
         }
     }
@@ -131,4 +152,182 @@ fn answers_ping(port: u16) -> bool {
         && stream.write_all(b"PING\r\n").is_ok()
         && stream.read_exact(&mut reply).is_ok()
         && &reply == b"+PONG\r\n"
+}
+
+/// Starts six cluster nodes in `$1` on the ports that follow, and kills them all once standard
+/// input closes. Each writes its pid to `$1/PORT.pid`, so that a test can kill one.
+const RUN_CLUSTER_UNTIL_STDIN_CLOSES: &str = r#"
+dir=$1; shift; pids=""
+for port in "$@"; do
+  redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
+    --cluster-config-file "$dir/nodes-$port.conf" --cluster-node-timeout 1000 \
+    --dir "$dir" --pidfile "$dir/$port.pid" --save "" --appendonly no >/dev/null &
+  pids="$pids $!"
+done
+read -r _; kill -9 $pids 2>/dev/null; rm -rf "$dir"
+"#;
+
+/// A throwaway Redis Cluster on loopback: three masters and three replicas, each replica taking
+/// over when its master fails (after a second without an answer). It stops when dropped, or when
+/// this process ends, however it ends.
+pub struct Cluster {
+    pub ports: Vec<u16>,
+    dir: std::path::PathBuf,
+    _shell: Child,
+    _lifeline: ChildStdin,
+}
+
+impl Cluster {
+    pub fn start() -> Self {
+        let ports = cluster_ports(6);
+        let dir = std::env::temp_dir().join(format!("cookieless-cluster-{}", ports[0]));
+        std::fs::create_dir_all(&dir).expect("a directory for the cluster's files");
+        let mut shell = Command::new("sh")
+            .args(["-c", RUN_CLUSTER_UNTIL_STDIN_CLOSES, "sh"])
+            .arg(&dir)
+            .args(ports.iter().map(u16::to_string))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("sh starts the cluster's nodes");
+        let lifeline = shell.stdin.take().expect("the shell's stdin is piped");
+        for port in &ports {
+            wait_for_pong(*port);
+        }
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(ports.iter().map(|port| format!("127.0.0.1:{port}")))
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .status()
+            .expect("redis-cli runs");
+        assert!(created.success(), "redis-cli could not create the cluster");
+        let cluster = Cluster {
+            ports,
+            dir,
+            _shell: shell,
+            _lifeline: lifeline,
+        };
+        cluster.wait_until_ok(Duration::from_secs(30));
+        cluster
+    }
+
+    pub fn url(&self) -> String {
+        let nodes: Vec<String> = self.ports[..3]
+            .iter()
+            .map(|port| format!("127.0.0.1:{port}"))
+            .collect();
+        format!("redis+cluster://{}", nodes.join(","))
+    }
+
+    /// Waits until every live node says the cluster is up and serves every slot.
+    pub fn wait_until_ok(&self, within: Duration) {
+        let started = Instant::now();
+        loop {
+            let ok = self
+                .live_ports()
+                .iter()
+                .all(|port| cli(*port, &["cluster", "info"]).contains("cluster_state:ok"));
+            if ok {
+                return;
+            }
+            assert!(
+                started.elapsed() < within,
+                "the cluster was not up within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn live_ports(&self) -> Vec<u16> {
+        self.ports
+            .iter()
+            .copied()
+            .filter(|port| answers_ping(*port))
+            .collect()
+    }
+
+    /// The port of the master that serves `key` now.
+    pub fn master_of(&self, key: &str) -> u16 {
+        let port = self.live_ports()[0];
+        let slot: u16 = cli(port, &["cluster", "keyslot", key])
+            .trim()
+            .parse()
+            .expect("a slot number");
+        for line in cli(port, &["cluster", "nodes"]).lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() < 9 || !fields[2].contains("master") || fields[2].contains("fail") {
+                continue;
+            }
+            let serves = fields[8..].iter().any(|range| {
+                let mut bounds = range.split('-').map(|bound| bound.parse::<u16>().ok());
+                match (bounds.next().flatten(), bounds.next().flatten()) {
+                    (Some(low), Some(high)) => (low..=high).contains(&slot),
+                    (Some(only), None) => only == slot,
+                    _ => false,
+                }
+            });
+            if serves {
+                let address = fields[1].split('@').next().unwrap_or_default();
+                return address
+                    .rsplit(':')
+                    .next()
+                    .and_then(|port| port.parse().ok())
+                    .expect("a node's port");
+            }
+        }
+        panic!("no master serves slot {slot}");
+    }
+
+    /// Waits until `master`'s writes so far reach one replica (Redis's `WAIT`).
+    pub fn wait_for_replica(&self, master: u16) {
+        let acknowledged = cli(master, &["wait", "1", "5000"]);
+        assert_eq!(
+            acknowledged.trim(),
+            "1",
+            "no replica acknowledged the writes"
+        );
+    }
+
+    /// Kills the node on `port` with SIGKILL, as a crash would.
+    pub fn kill(&self, port: u16) {
+        let pid = std::fs::read_to_string(self.dir.join(format!("{port}.pid")))
+            .expect("the node's pid file");
+        let killed = Command::new("kill")
+            .args(["-9", pid.trim()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success(), "could not kill the node on {port}");
+        while answers_ping(port) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// What `redis-cli -p PORT ARGS...` prints.
+fn cli(port: u16, args: &[&str]) -> String {
+    let output = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `count` free loopback ports whose cluster bus ports (each + 10000) are free too.
+fn cluster_ports(count: usize) -> Vec<u16> {
+    let mut ports = Vec::with_capacity(count);
+    let mut candidate = 20_000 + (std::process::id() % 20_000) as u16;
+    while ports.len() < count {
+        candidate = if candidate >= 45_000 {
+            20_000
+        } else {
+            candidate + 1
+        };
+        let free = |port: u16| TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if free(candidate) && free(candidate + 10_000) {
+            ports.push(candidate);
+        }
+    }
+    ports
 }
