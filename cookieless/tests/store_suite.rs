@@ -14,6 +14,7 @@ for_each_store!(
     delete_expired_removes_exactly_the_expired,
     sessions_are_listed_by_principal,
     the_principal_index_follows_changes_deletes_and_expiry,
+    leases_are_exclusive_fenced_and_released_by_saves,
 );
 
 async fn a_missing_session_loads_as_none(fixture: Fixture) {
@@ -38,6 +39,10 @@ async fn sessions_are_listed_by_principal(fixture: Fixture) {
 
 async fn the_principal_index_follows_changes_deletes_and_expiry(fixture: Fixture) {
     store_suite::the_principal_index_follows_changes_deletes_and_expiry(&*fixture.store).await
+}
+
+async fn leases_are_exclusive_fenced_and_released_by_saves(fixture: Fixture) {
+    store_suite::leases_are_exclusive_fenced_and_released_by_saves(&*fixture.store).await
 }
 
 #[tokio::test]

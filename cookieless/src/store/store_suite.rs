@@ -35,6 +35,7 @@ use serde_json::json;
 use crate::data::Data;
 use crate::expiry::now_millis;
 use crate::record::Record;
+use crate::lease::{LeaseId, Leased};
 use crate::session_store::{Saved, SessionStore};
 use crate::token::Token;
 
@@ -57,7 +58,8 @@ where
         delete_removes_and_tolerates_missing_sessions,
         delete_expired_removes_exactly_the_expired,
         sessions_are_listed_by_principal,
-        the_principal_index_follows_changes_deletes_and_expiry
+        the_principal_index_follows_changes_deletes_and_expiry,
+        leases_are_exclusive_fenced_and_released_by_saves
     );
 }
 
@@ -305,4 +307,72 @@ pub async fn the_principal_index_follows_changes_deletes_and_expiry<S: SessionSt
             .is_empty(),
         "an unbound session stayed listed"
     );
+}
+
+/// For a store with leases ([`SessionStore::leases`]; others pass at once): a missing session is
+/// granted without a lease; a leased session is refused to a second holder until released; a save
+/// under a lease another request took over is refused and writes nothing; a save under the lease
+/// releases it.
+pub async fn leases_are_exclusive_fenced_and_released_by_saves<S: SessionStore + ?Sized>(
+    store: &S,
+) {
+    let Some(leases) = store.leases() else {
+        return;
+    };
+    let key = Token::generate().key();
+    let (first, second) = (LeaseId::generate(), LeaseId::generate());
+    let no_wait = Duration::ZERO;
+    assert!(matches!(
+        leases.load_leased(&key, first, no_wait).await.unwrap(),
+        Leased::Granted(None)
+    ));
+    store
+        .save(&key, &record(1, u64::MAX, 1), None)
+        .await
+        .unwrap();
+
+    let granted = leases.load_leased(&key, first, no_wait).await.unwrap();
+    assert!(matches!(granted, Leased::Granted(Some(ref r)) if *r == record(1, u64::MAX, 1)));
+    assert!(
+        matches!(
+            leases.load_leased(&key, second, no_wait).await.unwrap(),
+            Leased::Busy { retry_after } if retry_after > Duration::ZERO
+        ),
+        "a second holder got a leased session"
+    );
+    leases.release(&key, first).await.unwrap();
+    assert!(matches!(
+        leases.load_leased(&key, second, no_wait).await.unwrap(),
+        Leased::Granted(Some(_))
+    ));
+
+    // `first` lost the lease to `second`: its save must not land.
+    assert_eq!(
+        leases
+            .save_leased(&key, &record(2, u64::MAX, 7), Some(1), first)
+            .await
+            .unwrap(),
+        Saved::Conflict
+    );
+    leases.release(&key, first).await.unwrap();
+    assert_eq!(
+        leases
+            .save_leased(&key, &record(2, u64::MAX, 2), Some(1), second)
+            .await
+            .unwrap(),
+        Saved::Written
+    );
+    assert_eq!(store.load(&key).await.unwrap(), Some(record(2, u64::MAX, 2)));
+    assert!(
+        matches!(
+            leases.load_leased(&key, first, no_wait).await.unwrap(),
+            Leased::Granted(Some(_))
+        ),
+        "the save did not release the lease"
+    );
+    store.delete(&key).await.unwrap();
+    assert!(matches!(
+        leases.load_leased(&key, second, no_wait).await.unwrap(),
+        Leased::Granted(None)
+    ));
 }

@@ -15,7 +15,10 @@ use axum::extract::Path;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use cookieless::store::{Data, Millis, Record, Saved, SessionKey, SessionStore, StoreError, Token};
+use cookieless::store::{
+    Data, LeaseId, Leased, Millis, Record, Saved, SessionKey, SessionLeases, SessionStore,
+    StoreError, Token,
+};
 #[cfg(feature = "redis")]
 use cookieless::RedisStore;
 #[cfg(feature = "sled")]
@@ -327,6 +330,39 @@ impl SessionStore for CountingStore {
         now: Millis,
     ) -> Result<Vec<(SessionKey, Record)>, StoreError> {
         self.inner.principal_sessions(principal, now).await
+    }
+    fn leases(&self) -> Option<&dyn SessionLeases> {
+        self.inner.leases().map(|_| self as &dyn SessionLeases)
+    }
+}
+
+/// A store's leases count as its loads and saves.
+#[async_trait]
+impl SessionLeases for CountingStore {
+    async fn load_leased(
+        &self,
+        key: &SessionKey,
+        lease: LeaseId,
+        wait: Duration,
+    ) -> Result<Leased, StoreError> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        let leases = self.inner.leases().expect("asked only of a store with leases");
+        leases.load_leased(key, lease, wait).await
+    }
+    async fn save_leased(
+        &self,
+        key: &SessionKey,
+        record: &Record,
+        expected: Option<u64>,
+        lease: LeaseId,
+    ) -> Result<Saved, StoreError> {
+        self.saves.fetch_add(1, Ordering::SeqCst);
+        let leases = self.inner.leases().expect("asked only of a store with leases");
+        leases.save_leased(key, record, expected, lease).await
+    }
+    async fn release(&self, key: &SessionKey, lease: LeaseId) -> Result<(), StoreError> {
+        let leases = self.inner.leases().expect("asked only of a store with leases");
+        leases.release(key, lease).await
     }
 }
 

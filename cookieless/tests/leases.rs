@@ -1,0 +1,182 @@
+//! Requests on one session serialised across instances that share a Redis store (one server, and
+//! a cluster): each instance here is a layer over a store of its own connections, as two server
+//! processes would be, sharing nothing but Redis.
+#![cfg(feature = "redis")]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use axum::Extension;
+use common::{test_redis, Gate, Target, Transport};
+use cookieless::store::{LeaseId, Leased, SessionLeases, Token};
+use cookieless::{RedisStore, SessionLayer};
+use serde_json::json;
+
+/// Runs each case once on the tests' Redis server and once on their cluster, given the URL.
+macro_rules! on_server_and_cluster {
+    ($($case:ident),* $(,)?) => {
+        mod server {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(url) = super::test_redis::url() else { return };
+                super::$case(&url).await
+            })*
+        }
+        mod cluster {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(url) = super::test_redis::cluster_url() else { return };
+                super::$case(&url).await
+            })*
+        }
+    };
+}
+
+on_server_and_cluster!(
+    fifty_increments_over_two_instances_end_at_fifty,
+    a_request_waits_while_another_instance_holds_its_session,
+    a_session_held_past_the_wait_is_answered_503_with_retry_after,
+    a_lease_left_by_a_dead_instance_runs_out,
+);
+
+/// A key prefix of the calling test's own.
+fn prefix() -> String {
+    format!("test:{}:", &Token::generate().as_str()[..12])
+}
+
+async fn store(url: &str, prefix: &str) -> RedisStore {
+    RedisStore::connect(url, prefix).await.unwrap()
+}
+
+/// An instance of the protocol tests' app over its own connections to Redis, served on loopback.
+async fn instance(layer: SessionLayer, gate: Option<Gate>) -> Target {
+    let app = common::app(layer);
+    let app = match gate {
+        Some(gate) => app.layer(Extension(gate)),
+        None => app,
+    };
+    Transport::Http.serve(app).await
+}
+
+async fn fifty_increments_over_two_instances_end_at_fifty(url: &str) {
+    let prefix = prefix();
+    let first = instance(SessionLayer::new(store(url, &prefix).await), None).await;
+    let second = instance(SessionLayer::new(store(url, &prefix).await), None).await;
+    let token = first.send("POST", "/counter", None).await.token();
+    assert_eq!(
+        second.send("GET", "/counter", Some(&token)).await.body,
+        json!({"value": 1})
+    );
+
+    let requests: Vec<_> = (0..50)
+        .map(|i| {
+            let app = if i % 2 == 0 { &first } else { &second }.clone();
+            let token = token.clone();
+            tokio::spawn(async move { app.send("POST", "/slow-increment", Some(&token)).await })
+        })
+        .collect();
+    let mut values = Vec::new();
+    for request in requests {
+        let reply = request.await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        values.push(reply.body["value"].as_u64().unwrap());
+    }
+    values.sort();
+    assert_eq!(
+        values,
+        (2..=51).collect::<Vec<_>>(),
+        "every increment saw the one before it, whichever instance made it"
+    );
+    assert_eq!(
+        first.send("GET", "/counter", Some(&token)).await.body,
+        json!({"value": 51})
+    );
+}
+
+async fn a_request_waits_while_another_instance_holds_its_session(url: &str) {
+    let prefix = prefix();
+    let gate = Gate::default();
+    let first = instance(SessionLayer::new(store(url, &prefix).await), Some(gate.clone())).await;
+    let second = instance(SessionLayer::new(store(url, &prefix).await), None).await;
+    let token = first.send("POST", "/counter", None).await.token();
+    let slow = {
+        let (first, token) = (first.clone(), token.clone());
+        tokio::spawn(async move { first.send("POST", "/set-later/a", Some(&token)).await })
+    };
+    gate.loaded().await;
+    let waiting = {
+        let token = token.clone();
+        tokio::spawn(async move { second.send("POST", "/set/b", Some(&token)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the second instance did not wait for the session"
+    );
+    gate.open();
+    assert_eq!(slow.await.unwrap().status, StatusCode::NO_CONTENT);
+    assert_eq!(waiting.await.unwrap().status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        first.send("GET", "/keys", Some(&token)).await.body,
+        json!(["a", "b", "counter"])
+    );
+}
+
+async fn a_session_held_past_the_wait_is_answered_503_with_retry_after(url: &str) {
+    let prefix = prefix();
+    let gate = Gate::default();
+    let first = instance(SessionLayer::new(store(url, &prefix).await), Some(gate.clone())).await;
+    let impatient = SessionLayer::new(store(url, &prefix).await)
+        .with_lease_wait(Duration::from_millis(200));
+    let second = instance(impatient, None).await;
+    let token = first.send("POST", "/counter", None).await.token();
+    let slow = {
+        let (first, token) = (first.clone(), token.clone());
+        tokio::spawn(async move { first.send("POST", "/set-later/a", Some(&token)).await })
+    };
+    gate.loaded().await;
+
+    let refused = second.send("POST", "/set/b", Some(&token)).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.headers.contains_key("retry-after"));
+    assert!(refused.body["detail"].as_str().unwrap().contains("busy"));
+    assert_eq!(refused.session(), None, "the client keeps its token");
+
+    gate.open();
+    assert_eq!(slow.await.unwrap().status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        second.send("GET", "/keys", Some(&token)).await.body,
+        json!(["a", "counter"]),
+        "the refused request changed nothing"
+    );
+}
+
+async fn a_lease_left_by_a_dead_instance_runs_out(url: &str) {
+    let prefix = prefix();
+    let deadline = Duration::from_millis(600);
+    let survivor = instance(SessionLayer::new(store(url, &prefix).await), None).await;
+    let token = survivor.send("POST", "/counter", None).await.token();
+
+    // An instance takes the lease, then dies without releasing it: its store (and the task that
+    // renews its leases) is gone.
+    let dead = store(url, &prefix).await.with_lease_deadline(deadline);
+    let key = Token::parse(token.as_bytes()).unwrap().key();
+    let taken = dead
+        .load_leased(&key, LeaseId::generate(), Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(matches!(taken, Leased::Granted(Some(_))));
+    drop(dead);
+
+    let started = Instant::now();
+    let reply = survivor.send("POST", "/counter", Some(&token)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, json!({"value": 2}));
+    assert!(
+        started.elapsed() < deadline + Duration::from_millis(500),
+        "the session stayed blocked for {:?}",
+        started.elapsed()
+    );
+}
