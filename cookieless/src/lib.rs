@@ -63,6 +63,8 @@ mod record_cache;
 #[cfg(feature = "redis")]
 mod redis_pool;
 #[cfg(feature = "redis")]
+mod redis_script;
+#[cfg(feature = "redis")]
 mod redis_store;
 mod request_header;
 mod session;

@@ -72,15 +72,19 @@ impl RedisPool {
         let mut connections = Vec::with_capacity(size);
         let nodes = match cluster_nodes(url) {
             Some(nodes) => {
+                // A node that died stays listed until the cluster forgets it, and the client
+                // tries it on every refresh of the topology: failing fast there leaves the
+                // call that triggered the refresh time to be served.
                 let client = ClusterClient::builder(nodes.iter().map(String::as_str))
-                    .connection_timeout(timeout)
+                    .connection_timeout(timeout / 8)
                     .response_timeout(timeout)
                     .build()
                     .map_err(StoreError::backend)?;
-                for _ in 0..size {
-                    let connection = bounded(timeout, client.get_async_connection()).await?;
-                    connections.push(RedisConnection::Cluster(connection));
-                }
+                // One connection, shared: each keeps its own map of the slots, and learns of a
+                // failover only from its own failed calls, so separate ones would each fail
+                // their share of requests after one already knew.
+                let connection = bounded(timeout, client.get_async_connection()).await?;
+                connections.resize(size, RedisConnection::Cluster(connection));
                 nodes
             }
             None => {

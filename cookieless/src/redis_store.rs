@@ -20,6 +20,7 @@ use crate::expiry::Millis;
 use crate::lease::{LeaseId, Leased, SessionLeases};
 use crate::record::Record;
 use crate::redis_pool::RedisPool;
+use crate::redis_script::Lua;
 use crate::session_store::{Saved, SessionStore, StoreError};
 use crate::token::SessionKey;
 
@@ -139,12 +140,12 @@ pub struct RedisStore {
 
 #[derive(Clone)]
 struct Scripts {
-    load_leased: redis::Script,
-    save: redis::Script,
-    delete: redis::Script,
-    release: redis::Script,
-    renew: redis::Script,
-    index: redis::Script,
+    load_leased: Lua,
+    save: Lua,
+    delete: Lua,
+    release: Lua,
+    renew: Lua,
+    index: Lua,
 }
 
 /// This process's side of the leases: those it holds (renewed while their requests run), and
@@ -193,12 +194,12 @@ impl RedisStore {
             timeout: Self::DEFAULT_TIMEOUT,
             lease_deadline: Self::DEFAULT_LEASE_DEADLINE,
             scripts: Scripts {
-                load_leased: redis::Script::new(LOAD_LEASED),
-                save: redis::Script::new(SAVE),
-                delete: redis::Script::new(DELETE),
-                release: redis::Script::new(RELEASE),
-                renew: redis::Script::new(RENEW),
-                index: redis::Script::new(INDEX),
+                load_leased: Lua::new(LOAD_LEASED),
+                save: Lua::new(SAVE),
+                delete: Lua::new(DELETE),
+                release: Lua::new(RELEASE),
+                renew: Lua::new(RENEW),
+                index: Lua::new(INDEX),
             },
             leases: Arc::default(),
         }
@@ -456,7 +457,7 @@ impl Drop for Watch {
 async fn renew_held_leases(
     table: Weak<LeaseTable>,
     pool: RedisPool,
-    renew: redis::Script,
+    renew: Lua,
     prefix: String,
     deadline: Duration,
 ) {

@@ -279,14 +279,36 @@ impl Cluster {
         panic!("no master serves slot {slot}");
     }
 
-    /// Waits until `master`'s writes so far reach one replica (Redis's `WAIT`).
+    /// Waits until `master`'s replica has every write the master has made so far. (Redis's `WAIT`
+    /// would count only the writes of the connection that asks.)
     pub fn wait_for_replica(&self, master: u16) {
-        let acknowledged = cli(master, &["wait", "1", "5000"]);
-        assert_eq!(
-            acknowledged.trim(),
-            "1",
-            "no replica acknowledged the writes"
-        );
+        let started = Instant::now();
+        loop {
+            let info = cli(master, &["info", "replication"]);
+            let field = |name: &str| {
+                info.lines()
+                    .find_map(|line| line.strip_prefix(name))
+                    .map(|rest| rest.trim().to_string())
+            };
+            let written: Option<u64> = field("master_repl_offset:").and_then(|v| v.parse().ok());
+            // `slave0:ip=...,port=...,state=online,offset=N,lag=0`
+            let replicated: Option<u64> = field("slave0:").and_then(|replica| {
+                replica
+                    .split(',')
+                    .find_map(|pair| pair.strip_prefix("offset="))
+                    .and_then(|offset| offset.parse().ok())
+            });
+            if let (Some(written), Some(replicated)) = (written, replicated) {
+                if replicated >= written {
+                    return;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the replica of {master} did not catch up: {info}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Kills the node on `port` with SIGKILL, as a crash would.
