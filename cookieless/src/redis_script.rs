@@ -58,7 +58,11 @@ impl LuaCall<'_> {
         &self,
         connection: &mut RedisConnection,
     ) -> RedisResult<T> {
-        match self.command("EVALSHA", &self.lua.hash).query_async(connection).await {
+        match self
+            .command("EVALSHA", &self.lua.hash)
+            .query_async(connection)
+            .await
+        {
             Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
                 self.command("EVAL", self.lua.code)
                     .query_async(connection)

@@ -35,13 +35,17 @@ async fn sessions_of_a_killed_master_are_served_again_once_its_replica_takes_ove
 
     let token = app.send("POST", "/counter", None).await.token();
     for _ in 0..4 {
-        assert_eq!(app.send("POST", "/counter", Some(&token)).await.status, StatusCode::OK);
+        assert_eq!(
+            app.send("POST", "/counter", Some(&token)).await.status,
+            StatusCode::OK
+        );
     }
     let key = Token::parse(token.as_bytes()).unwrap().key();
-    let master = cluster.master_of(&format!("{prefix}session:{{{}}}", key.to_hex()));
+    let name = format!("{prefix}session:{{{}}}", key.to_hex());
+    let master = cluster.master_of(&name);
     // Redis replicates asynchronously: what a master acknowledged but had not yet sent to its
     // replica dies with it. Waiting for the replica here makes what the test expects exact.
-    cluster.wait_for_replica(master);
+    cluster.wait_for_replica_to_hold(master, &name);
     cluster.kill(master);
 
     let killed = Instant::now();
@@ -50,7 +54,11 @@ async fn sessions_of_a_killed_master_are_served_again_once_its_replica_takes_ove
         let reply = app.send("GET", "/counter", Some(&token)).await;
         match reply.status {
             StatusCode::OK => {
-                assert_eq!(reply.body, json!({"value": 5}), "a replicated write was lost");
+                assert_eq!(
+                    reply.body,
+                    json!({"value": 5}),
+                    "a replicated write was lost"
+                );
                 break;
             }
             StatusCode::SERVICE_UNAVAILABLE => unavailable += 1,
@@ -68,6 +76,12 @@ async fn sessions_of_a_killed_master_are_served_again_once_its_replica_takes_ove
     );
     let posted = Instant::now();
     let reply = app.send("POST", "/counter", Some(&token)).await;
-    assert_eq!(reply.status, StatusCode::OK, "{:?} after {:?}", reply.body, posted.elapsed());
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{:?} after {:?}",
+        reply.body,
+        posted.elapsed()
+    );
     assert_eq!(reply.body, json!({"value": 6}));
 }

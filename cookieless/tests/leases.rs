@@ -98,7 +98,11 @@ async fn fifty_increments_over_two_instances_end_at_fifty(url: &str) {
 async fn a_request_waits_while_another_instance_holds_its_session(url: &str) {
     let prefix = prefix();
     let gate = Gate::default();
-    let first = instance(SessionLayer::new(store(url, &prefix).await), Some(gate.clone())).await;
+    let first = instance(
+        SessionLayer::new(store(url, &prefix).await),
+        Some(gate.clone()),
+    )
+    .await;
     let second = instance(SessionLayer::new(store(url, &prefix).await), None).await;
     let token = first.send("POST", "/counter", None).await.token();
     let slow = {
@@ -127,9 +131,13 @@ async fn a_request_waits_while_another_instance_holds_its_session(url: &str) {
 async fn a_session_held_past_the_wait_is_answered_503_with_retry_after(url: &str) {
     let prefix = prefix();
     let gate = Gate::default();
-    let first = instance(SessionLayer::new(store(url, &prefix).await), Some(gate.clone())).await;
-    let impatient = SessionLayer::new(store(url, &prefix).await)
-        .with_lease_wait(Duration::from_millis(200));
+    let first = instance(
+        SessionLayer::new(store(url, &prefix).await),
+        Some(gate.clone()),
+    )
+    .await;
+    let impatient =
+        SessionLayer::new(store(url, &prefix).await).with_lease_wait(Duration::from_millis(200));
     let second = instance(impatient, None).await;
     let token = first.send("POST", "/counter", None).await.token();
     let slow = {

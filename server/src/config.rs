@@ -26,14 +26,31 @@ pub struct Config {
     #[arg(long, env = "COOKIELESS_MIN_FREE_DISK_MIB", default_value_t = 64)]
     pub min_free_disk_mib: u64,
 
-    /// Where sessions and users live: `sled` (durable, in --data-dir), `memory` (lost on exit), or
-    /// a Redis URL such as `redis://127.0.0.1:6379/0` (shared by every instance pointed at it).
+    /// Where sessions and users live: `sled` (durable, in --data-dir), `memory` (lost on exit), a
+    /// Redis URL such as `redis://127.0.0.1:6379/0`, or a Redis Cluster's, such as
+    /// `redis+cluster://10.0.0.1:7000,10.0.0.2:7000` (any of its nodes). Redis is shared by every
+    /// instance pointed at it.
     #[arg(long, env = "COOKIELESS_STORE", default_value = "sled", value_parser = StoreKind::parse)]
     pub store: StoreKind,
 
     /// Prefix of every Redis key this server writes, so that several apps can share a database.
-    #[arg(long, env = "COOKIELESS_REDIS_PREFIX", default_value = "cookieless:")]
+    #[arg(long, env = "COOKIELESS_REDIS_PREFIX", default_value = "cookieless:", value_parser = redis_prefix)]
     pub redis_prefix: String,
+
+    /// On Redis, how long a request waits for its session while a request on another instance
+    /// holds it, before it is answered 503.
+    #[arg(long, env = "COOKIELESS_SESSION_LEASE_WAIT", default_value = "5s", value_parser = positive_duration)]
+    pub session_lease_wait: Duration,
+
+    /// On Redis, the longest an instance that dies mid-request keeps its session from the others
+    /// (running requests renew their lease every third of it).
+    #[arg(long, env = "COOKIELESS_SESSION_LEASE_DEADLINE", default_value = "5s", value_parser = positive_duration)]
+    pub session_lease_deadline: Duration,
+
+    /// On Redis, take no leases: requests on one session at several instances at once are then
+    /// merged key by key on save instead of run one after another.
+    #[arg(long, env = "COOKIELESS_NO_SESSION_LEASES")]
+    pub no_session_leases: bool,
 
     /// A session unused for this long ends (e.g. `30m`, `2s`, `14days`).
     #[arg(long, env = "COOKIELESS_IDLE_TIMEOUT", default_value = "14days", value_parser = positive_duration)]
@@ -126,12 +143,28 @@ impl StoreKind {
         match text {
             "sled" => Ok(StoreKind::Sled),
             "memory" => Ok(StoreKind::Memory),
-            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            url if [
+                "redis://",
+                "rediss://",
+                "redis+cluster://",
+                "rediss+cluster://",
+            ]
+            .iter()
+            .any(|scheme| url.starts_with(scheme)) =>
+            {
                 Ok(StoreKind::Redis(url.to_string()))
             }
-            _ => Err("must be `sled`, `memory` or a redis:// URL".into()),
+            _ => Err("must be `sled`, `memory`, a redis:// or a redis+cluster:// URL".into()),
         }
     }
+}
+
+/// A Redis key prefix: the session keys' cluster hash tags follow it, so it has no `{`.
+fn redis_prefix(text: &str) -> Result<String, String> {
+    if text.contains('{') {
+        return Err("must not contain `{` (keys put their cluster hash tag after it)".into());
+    }
+    Ok(text.to_string())
 }
 
 fn positive_duration(text: &str) -> Result<Duration, String> {

@@ -277,11 +277,17 @@ impl Stores {
                         .map_err(|error| redis_error(error.to_string()))?;
                 warn_of_eviction(&pool).await;
                 let prefix = &config.redis_prefix;
-                let sessions = RedisStore::new(pool.clone(), prefix.clone());
+                let sessions = RedisStore::new(pool.clone(), prefix.clone())
+                    .with_lease_deadline(config.session_lease_deadline);
+                let sessions = if config.no_session_leases {
+                    SessionLayer::new(sessions).without_leases()
+                } else {
+                    SessionLayer::new(sessions).with_lease_wait(config.session_lease_wait)
+                };
                 let users = RedisUsers::new(pool.clone(), prefix);
                 let notes = RedisNotes::new(pool.clone(), prefix);
                 Ok(Stores {
-                    sessions: SessionLayer::new(sessions),
+                    sessions,
                     users: Arc::new(users),
                     notes: Arc::new(notes),
                     db: None,

@@ -34,8 +34,8 @@ use serde_json::json;
 
 use crate::data::Data;
 use crate::expiry::now_millis;
-use crate::record::Record;
 use crate::lease::{LeaseId, Leased};
+use crate::record::Record;
 use crate::session_store::{Saved, SessionStore};
 use crate::token::Token;
 
@@ -362,7 +362,10 @@ pub async fn leases_are_exclusive_fenced_and_released_by_saves<S: SessionStore +
             .unwrap(),
         Saved::Written
     );
-    assert_eq!(store.load(&key).await.unwrap(), Some(record(2, u64::MAX, 2)));
+    assert_eq!(
+        store.load(&key).await.unwrap(),
+        Some(record(2, u64::MAX, 2))
+    );
     assert!(
         matches!(
             leases.load_leased(&key, first, no_wait).await.unwrap(),

@@ -346,7 +346,10 @@ impl SessionLeases for CountingStore {
         wait: Duration,
     ) -> Result<Leased, StoreError> {
         self.loads.fetch_add(1, Ordering::SeqCst);
-        let leases = self.inner.leases().expect("asked only of a store with leases");
+        let leases = self
+            .inner
+            .leases()
+            .expect("asked only of a store with leases");
         leases.load_leased(key, lease, wait).await
     }
     async fn save_leased(
@@ -357,11 +360,17 @@ impl SessionLeases for CountingStore {
         lease: LeaseId,
     ) -> Result<Saved, StoreError> {
         self.saves.fetch_add(1, Ordering::SeqCst);
-        let leases = self.inner.leases().expect("asked only of a store with leases");
+        let leases = self
+            .inner
+            .leases()
+            .expect("asked only of a store with leases");
         leases.save_leased(key, record, expected, lease).await
     }
     async fn release(&self, key: &SessionKey, lease: LeaseId) -> Result<(), StoreError> {
-        let leases = self.inner.leases().expect("asked only of a store with leases");
+        let leases = self
+            .inner
+            .leases()
+            .expect("asked only of a store with leases");
         leases.release(key, lease).await
     }
 }

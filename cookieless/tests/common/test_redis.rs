@@ -279,33 +279,54 @@ impl Cluster {
         panic!("no master serves slot {slot}");
     }
 
-    /// Waits until `master`'s replica has every write the master has made so far. (Redis's `WAIT`
-    /// would count only the writes of the connection that asks.)
-    pub fn wait_for_replica(&self, master: u16) {
+    /// Waits until `master`'s replica holds `key`: Redis replicates asynchronously, and what a
+    /// master acknowledged but had not yet sent to its replica dies with it.
+    pub fn wait_for_replica_to_hold(&self, master: u16, key: &str) {
+        let nodes = cli(master, &["cluster", "nodes"]);
+        let master_id = nodes
+            .lines()
+            .find(|line| line.contains("myself"))
+            .and_then(|line| line.split_whitespace().next())
+            .expect("the master's id");
+        let replica: u16 = nodes
+            .lines()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            .find(|fields| {
+                fields.len() > 3 && fields[2].contains("slave") && fields[3] == master_id
+            })
+            .and_then(|fields| {
+                fields[1]
+                    .split('@')
+                    .next()?
+                    .rsplit(':')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .expect("the master's replica");
         let started = Instant::now();
         loop {
-            let info = cli(master, &["info", "replication"]);
-            let field = |name: &str| {
-                info.lines()
-                    .find_map(|line| line.strip_prefix(name))
-                    .map(|rest| rest.trim().to_string())
-            };
-            let written: Option<u64> = field("master_repl_offset:").and_then(|v| v.parse().ok());
-            // `slave0:ip=...,port=...,state=online,offset=N,lag=0`
-            let replicated: Option<u64> = field("slave0:").and_then(|replica| {
-                replica
-                    .split(',')
-                    .find_map(|pair| pair.strip_prefix("offset="))
-                    .and_then(|offset| offset.parse().ok())
-            });
-            if let (Some(written), Some(replicated)) = (written, replicated) {
-                if replicated >= written {
-                    return;
-                }
+            let output = Command::new("redis-cli")
+                .args(["-p", &replica.to_string()])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .and_then(|mut child| {
+                    let script = format!("READONLY\nEXISTS {key}\n");
+                    child
+                        .stdin
+                        .take()
+                        .expect("piped")
+                        .write_all(script.as_bytes())?;
+                    child.wait_with_output()
+                })
+                .expect("redis-cli runs");
+            if String::from_utf8_lossy(&output.stdout).lines().nth(1) == Some("1") {
+                return;
             }
             assert!(
                 started.elapsed() < Duration::from_secs(10),
-                "the replica of {master} did not catch up: {info}"
+                "the replica {replica} of {master} never held {key}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }

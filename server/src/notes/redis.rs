@@ -6,8 +6,10 @@ use crate::redis_calls::bounded;
 
 use super::{NoteStore, NoteStoreError, StoredNote};
 
-/// Notes as JSON under `{prefix}note:{id}`, each owner's ids in a sorted set
-/// `{prefix}notes:{owner}`, ids from the counter `{prefix}note-ids`. Application data: no expiry.
+/// Notes as JSON under `{prefix}note:{{owner}}:{id}`, each owner's ids in a sorted set
+/// `{prefix}notes:{{owner}}`, ids from the counter `{prefix}note-ids`. Application data: no
+/// expiry. The owner is the keys' cluster hash tag, so that a note and its owner's list change
+/// together in one slot.
 pub struct RedisNotes {
     pool: RedisPool,
     prefix: String,
@@ -21,12 +23,12 @@ impl RedisNotes {
         }
     }
 
-    fn note_key(&self, id: u64) -> String {
-        format!("{}note:{id}", self.prefix)
+    fn note_key(&self, owner: &str, id: u64) -> String {
+        format!("{}note:{{{owner}}}:{id}", self.prefix)
     }
 
     fn owner_key(&self, owner: &str) -> String {
-        format!("{}notes:{owner}", self.prefix)
+        format!("{}notes:{{{owner}}}", self.prefix)
     }
 }
 
@@ -68,7 +70,7 @@ impl NoteStore for RedisNotes {
 
     async fn get(&self, owner: &str, id: u64) -> Result<Option<StoredNote>, NoteStoreError> {
         let mut connection = self.pool.get();
-        let value: Option<String> = bounded(connection.get(self.note_key(id))).await?;
+        let value: Option<String> = bounded(connection.get(self.note_key(owner, id))).await?;
         let note = value
             .map(|value| {
                 serde_json::from_str::<StoredNote>(&value).map_err(NoteStoreError::unavailable)
@@ -83,7 +85,7 @@ impl NoteStore for RedisNotes {
         bounded(
             redis::pipe()
                 .atomic()
-                .set(self.note_key(note.id), value)
+                .set(self.note_key(&note.owner, note.id), value)
                 .ignore()
                 .zadd(self.owner_key(&note.owner), note.id, note.id)
                 .ignore()
@@ -101,7 +103,7 @@ impl NoteStore for RedisNotes {
         bounded(
             redis::pipe()
                 .atomic()
-                .del(self.note_key(id))
+                .del(self.note_key(owner, id))
                 .ignore()
                 .zrem(self.owner_key(owner), id)
                 .ignore()

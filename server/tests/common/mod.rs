@@ -130,6 +130,12 @@ pub fn redis_url() -> Option<String> {
     test_redis::url()
 }
 
+/// The Redis Cluster the tests share (`redis+cluster://...`): `REDIS_CLUSTER_URL`, or a
+/// throwaway one this test binary starts; `None` once the test is reported skipped.
+pub fn redis_cluster_url() -> Option<String> {
+    test_redis::cluster_url()
+}
+
 /// Whether `redis-server` can be run, for a test that starts and stops its own; a test told no
 /// is reported skipped.
 pub fn redis_server_installed() -> bool {
