@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Instant;
 
 use compact_str::CompactString;
 
@@ -11,6 +12,7 @@ use crate::data::Data;
 use crate::decide::{Decision, Outcome};
 use crate::error::SessionError;
 use crate::expiry::Millis;
+use crate::metrics::{Ended, Save};
 use crate::new_sessions::Charge;
 use crate::record::Record;
 use crate::session_store::{Saved, StoreError};
@@ -38,11 +40,18 @@ pub(crate) async fn commit(
     newcomer: Newcomer,
 ) -> Result<Outcome, SessionError> {
     match (decision, state.stored()) {
-        (Decision::Nothing(outcome) | Decision::Refuse(outcome), _) => Ok(outcome),
+        (Decision::Nothing(outcome), _) => Ok(outcome),
+        (Decision::Refuse(outcome), _) => {
+            config.metrics.saved(Save::Refused);
+            Ok(outcome)
+        }
         (Decision::Create, _) => create(config, &state, newcomer).await,
         (Decision::Delete, Some(stored)) => {
+            let started = Instant::now();
             config.store.delete(&stored.key).await?;
+            config.metrics.store_call("delete", started);
             state.lease_released();
+            config.metrics.ended(Ended::Logout, 1);
             Ok(Outcome::Clear)
         }
         (Decision::Touch, Some(stored)) => Ok(touch(config, &state, stored).await),
@@ -74,12 +83,21 @@ async fn create(
         user_agent: newcomer.user_agent,
     };
     let record = new_record(config, 1, now, now, state.data().clone(), identity);
-    if config.store.save(&token.key(), &record, None).await? == Saved::Conflict {
+    let started = Instant::now();
+    let saved = config.store.save(&token.key(), &record, None).await?;
+    config.metrics.store_call("save", started);
+    if saved == Saved::Conflict {
+        config.metrics.saved(Save::Conflict);
         return Err(SessionError::Contention);
     }
-    if let Some(previous) = state.stored() {
-        config.store.delete(&previous.key).await?;
-        state.lease_released();
+    config.metrics.saved(Save::Written);
+    match state.stored() {
+        Some(previous) => {
+            config.store.delete(&previous.key).await?;
+            state.lease_released();
+            config.metrics.rotated();
+        }
+        None => config.metrics.created(),
     }
     end_sessions_over_cap(config, state, &token.key()).await;
     Ok(Outcome::Set(token))
@@ -106,6 +124,7 @@ async fn end_sessions_over_cap(config: &LayerConfig, state: &SessionState, curre
         sessions.sort_by_key(|(_, record)| record.last_seen);
         for (key, _) in &sessions[..excess] {
             config.store.delete(key).await?;
+            config.metrics.ended(Ended::OverCap, 1);
         }
         Ok::<usize, StoreError>(excess)
     }
@@ -164,7 +183,9 @@ async fn update(
         } else {
             // The lease ran out and another request took the session (or an instance without
             // leases wrote it): the conditional write is the safety net.
-            config.store.save(key, &record, Some(version)).await?
+            let saved = config.store.save(key, &record, Some(version)).await?;
+            config.metrics.saved(Save::of(saved));
+            saved
         };
         if saved == Saved::Written {
             end_sessions_over_cap(config, state, key).await;
@@ -202,15 +223,21 @@ async fn save_under_lease(
     record: &Record,
     expected: u64,
 ) -> Result<Saved, StoreError> {
-    let (Some(lease), Some(leases)) = (state.lease(), config.store.leases()) else {
-        return config.store.save(key, record, Some(expected)).await;
+    let started = Instant::now();
+    let saved = match (state.lease(), config.store.leases()) {
+        (Some(lease), Some(leases)) => {
+            let saved = leases
+                .save_leased(key, record, Some(expected), lease)
+                .await?;
+            if saved == Saved::Written {
+                state.lease_released();
+            }
+            saved
+        }
+        _ => config.store.save(key, record, Some(expected)).await?,
     };
-    let saved = leases
-        .save_leased(key, record, Some(expected), lease)
-        .await?;
-    if saved == Saved::Written {
-        state.lease_released();
-    }
+    config.metrics.store_call("save", started);
+    config.metrics.saved(Save::of(saved));
     Ok(saved)
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::clock::Clock;
 use crate::expiry::Expiry;
 use crate::locks::SessionLocks;
+use crate::metrics::Metrics;
 use crate::new_sessions::NewSessionBudget;
 use crate::session_store::SessionStore;
 
@@ -27,4 +28,5 @@ pub(crate) struct LayerConfig {
     /// How long a request waits for a lease held by another, when the store has leases and the
     /// layer takes them (`None`: it does not, and relies on the conditional write alone).
     pub(crate) lease_wait: Option<Duration>,
+    pub(crate) metrics: Metrics,
 }

@@ -20,6 +20,7 @@ use crate::error::SessionError;
 use crate::expiry::Expiry;
 use crate::finish::{finish, stamp, Finish};
 use crate::locks::SessionLocks;
+use crate::metrics::Metrics;
 use crate::new_sessions::{Charge, NewSessionBudget, NewSessionLimit};
 use crate::request_header::{read_request, Presented};
 use crate::session::Session;
@@ -66,6 +67,7 @@ pub struct SessionLayer {
     new_sessions: Option<(NewSessionLimit, Arc<NewSessionBudget>)>,
     max_sessions_per_principal: Option<usize>,
     lease_wait: Option<Duration>,
+    metrics: Metrics,
 }
 
 impl SessionLayer {
@@ -86,8 +88,9 @@ impl SessionLayer {
     /// let store = Arc::new(MemoryStore::new());
     /// let layer = SessionLayer::new(store.clone());
     /// ```
-    pub fn new(store: impl SessionStore) -> Self {
+    pub fn new<S: SessionStore>(store: S) -> Self {
         SessionLayer {
+            metrics: Metrics::for_store::<S>(),
             store: Arc::new(store),
             expiry: Expiry::default(),
             clock: Clock::default(),
@@ -254,6 +257,7 @@ impl<S> Layer<S> for SessionLayer {
                 new_sessions: self.new_sessions.as_ref().map(|(_, budget)| budget.clone()),
                 max_sessions_per_principal: self.max_sessions_per_principal,
                 lease_wait: self.lease_wait,
+                metrics: self.metrics,
             }),
         }
     }

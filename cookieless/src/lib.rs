@@ -56,6 +56,7 @@ mod lazy_state;
 mod lease;
 mod locks;
 mod memory_store;
+mod metrics;
 mod new_sessions;
 mod record;
 #[cfg(feature = "sled")]

@@ -639,6 +639,7 @@ impl SessionLeases for RedisStore {
         if let Ok(record) = self.try_lease(key, lease).await? {
             return Ok(Leased::Granted(record));
         }
+        crate::metrics::lease_waited("RedisStore");
         // Watching before trying again, so that a release between the tries is not missed.
         let watch = self.leases.watch(*key);
         loop {

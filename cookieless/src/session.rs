@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
@@ -14,6 +15,7 @@ use crate::error::SessionError;
 use crate::expiry::Millis;
 use crate::lazy_state::{LazyState, StillLoading};
 use crate::lease::{HeldLease, LeaseId, Leased, SessionHold};
+use crate::metrics::{Ended, Load};
 use crate::new_sessions::Charge;
 use crate::request_header::Presented;
 use crate::state::{SessionState, Stored};
@@ -294,6 +296,7 @@ impl Session {
             self.destroy().await?;
         } else {
             self.inner.config.store.delete(&key).await?;
+            self.inner.config.metrics.ended(Ended::Revoked, 1);
         }
         Ok(true)
     }
@@ -316,6 +319,7 @@ impl Session {
         for (key, info) in self.principal_sessions_by_key().await? {
             if !info.current {
                 self.inner.config.store.delete(&key).await?;
+                self.inner.config.metrics.ended(Ended::Revoked, 1);
                 ended += 1;
             }
         }
@@ -433,6 +437,7 @@ impl Session {
         let config = &self.inner.config;
         let key = token.key();
         let lock = config.locks.lock(key).await;
+        let started = Instant::now();
         let (record, lease) = match (config.store.leases(), config.lease_wait) {
             (Some(leases), Some(wait)) => {
                 let id = LeaseId::generate();
@@ -443,13 +448,18 @@ impl Session {
                         Some(record),
                         Some(HeldLease::new(config.store.clone(), key, id)),
                     ),
-                    Leased::Busy { retry_after } => return Err(SessionError::Busy { retry_after }),
+                    Leased::Busy { retry_after } => {
+                        config.metrics.loaded(Load::Busy);
+                        return Err(SessionError::Busy { retry_after });
+                    }
                 }
             }
             _ => (config.store.load(&key).await?, None),
         };
+        config.metrics.store_call("load", started);
         let hold = SessionHold::new(lock, lease);
         let Some(record) = record else {
+            config.metrics.loaded(Load::Miss);
             tracing::debug!(
                 event = "token_refused",
                 reason = "unknown",
@@ -459,6 +469,8 @@ impl Session {
         };
         let now = config.clock.now();
         if record.is_expired(now) {
+            config.metrics.loaded(Load::Miss);
+            config.metrics.ended(Ended::Expired, 1);
             tracing::debug!(
                 event = "token_refused",
                 reason = "expired",
@@ -472,6 +484,7 @@ impl Session {
             }
             return Ok(SessionState::new());
         }
+        config.metrics.loaded(Load::Hit);
         let stored = Stored {
             token: token.clone(),
             key,

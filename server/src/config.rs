@@ -17,6 +17,10 @@ pub struct Config {
     #[arg(long, env = "COOKIELESS_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
 
+    /// Serve `/metrics` on this address only (e.g. `127.0.0.1:9100`), instead of beside the app.
+    #[arg(long, env = "COOKIELESS_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// Folder of the sled database that holds sessions and users.
     #[arg(long, env = "COOKIELESS_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,

@@ -8,6 +8,7 @@ mod error;
 mod flash;
 mod json;
 pub mod login_throttle;
+mod metrics;
 pub mod notes;
 mod password;
 mod readiness;
@@ -143,6 +144,7 @@ impl App {
             .layer(DefaultBodyLimit::max(MAX_API_BODY))
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(session_layer);
+        metrics::install();
         let mut router: Router = Router::new()
             .route("/healthz", get(healthz))
             .route("/readyz", get(readiness::readyz).with_state(readiness))
@@ -150,6 +152,9 @@ impl App {
             .route("/api", any(api::not_found))
             .route("/api/{*rest}", any(api::not_found))
             .with_state(state);
+        if config.metrics_addr.is_none() {
+            router = router.merge(metrics::router());
+        }
         let page = match &config.static_dir {
             Some(dir) => {
                 let index = dir.join("index.html");
@@ -343,6 +348,22 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             addr: config.addr,
             source,
         })?;
+    if let Some(metrics_addr) = config.metrics_addr {
+        let metrics_listener =
+            TcpListener::bind(metrics_addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: metrics_addr,
+                    source,
+                })?;
+        tracing::info!("metrics on http://{metrics_addr}/metrics");
+        tokio::spawn(serve::serve(
+            metrics_listener,
+            metrics::router(),
+            app.limits,
+            std::future::pending(),
+        ));
+    }
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     tracing::info!(store = %store_name(&config.store), data_dir = %config.data_dir.display(), "listening on http://{addr}");
     println!("Serving the demo at http://{addr}/");

@@ -100,6 +100,18 @@ impl Client {
     }
 
     /// Sends a request built by hand, with no token unless the builder adds one.
+    /// The body of `GET path` as text, for pages that are not JSON.
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        response.text().await.unwrap()
+    }
+
     pub async fn raw(
         &self,
         build: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
