@@ -73,13 +73,72 @@ start_test_redis() {
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null &
     TEST_REDIS_PID=$!
-    trap 'kill "$TEST_REDIS_PID" 2>/dev/null || true' EXIT
+    trap 'kill ${TEST_REDIS_PID:-} ${TEST_CLUSTER_PIDS:-} 2>/dev/null || true' EXIT
     for _ in $(seq 100); do
         redis-cli -p "$port" ping >/dev/null 2>&1 && break
         sleep 0.1
     done
     export REDIS_URL="redis://127.0.0.1:$port/"
     echo "==> a throwaway Redis at $REDIS_URL"
+}
+
+# nginx from Debian's packages, run by the tests as an ordinary process on loopback (the package's
+# own service is not needed, and on a machine with systemd it is stopped and disabled again).
+ensure_nginx() {
+    command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] && return 0
+    apt_install nginx
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo systemctl disable --now nginx || true
+    fi
+}
+
+# Starts a throwaway Redis Cluster (three masters, three replicas) on loopback for the tests and
+# sets REDIS_CLUSTER_URL, unless it names one already. It stops when the calling script exits.
+start_test_redis_cluster() {
+    [ -z "${REDIS_CLUSTER_URL:-}" ] || return 0
+    ensure_redis
+    local dir ports=() port
+    dir=$(mktemp -d)
+    for port in $(python3 - <<'PY'
+import socket
+found = []
+for port in range(21000, 45000, 7):
+    sockets = []
+    try:
+        for p in (port, port + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); sockets.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in sockets: s.close()
+    found.append(port)
+    if len(found) == 6: break
+print(" ".join(map(str, found)))
+PY
+); do
+        ports+=("$port")
+        redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
+            --cluster-config-file "$dir/nodes-$port.conf" --cluster-node-timeout 1000 \
+            --dir "$dir" --save "" --appendonly no >/dev/null &
+        TEST_CLUSTER_PIDS="${TEST_CLUSTER_PIDS:-} $!"
+    done
+    trap 'kill ${TEST_REDIS_PID:-} ${TEST_CLUSTER_PIDS:-} 2>/dev/null || true' EXIT
+    for port in "${ports[@]}"; do
+        for _ in $(seq 100); do
+            redis-cli -p "$port" ping >/dev/null 2>&1 && break
+            sleep 0.1
+        done
+    done
+    redis-cli --cluster create $(printf '127.0.0.1:%s ' "${ports[@]}") \
+        --cluster-replicas 1 --cluster-yes >/dev/null
+    for _ in $(seq 300); do
+        redis-cli -p "${ports[0]}" cluster info | grep -q cluster_state:ok && break
+        sleep 0.1
+    done
+    export REDIS_CLUSTER_URL="redis+cluster://127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
+    echo "==> a throwaway Redis Cluster at $REDIS_CLUSTER_URL"
 }
 
 ensure_chromium() {

@@ -2,10 +2,10 @@
 import { BrowserContext, Page } from '@playwright/test';
 import {
   test, expect, register, notices, newUsername, openBrowser, watchForCookies, expectCookiesBlocked,
-  PASSWORD, Server,
+  PASSWORD, Backend,
 } from './fixtures';
 
-async function logInElsewhere(server: Server, username: string): Promise<[BrowserContext, Page, () => Promise<void>]> {
+async function logInElsewhere(server: Backend, username: string): Promise<[BrowserContext, Page, () => Promise<void>]> {
   const context = await openBrowser({ cookies: false });
   const checkCookies = watchForCookies(context);
   const page = context.pages()[0] ?? (await context.newPage());

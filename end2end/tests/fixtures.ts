@@ -1,15 +1,15 @@
-// What every end-to-end test stands on: the real server binary on a temporary sled data dir,
-// and Debian's Chromium with a fresh profile whose cookies are blocked.
+// What every end-to-end test stands on: the real server binary on a temporary sled data dir (or,
+// with E2E_DEPLOYMENT=nginx, three instances on a Redis Cluster behind nginx), and Debian's
+// Chromium with a fresh profile whose cookies are blocked.
 import { test as base, expect, chromium, BrowserContext, Page } from '@playwright/test';
-import { spawn, ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { Server, SERVER_BIN, DIST } from './server';
+import { Deployment } from './deployment';
 
-const ROOT = resolve(__dirname, '..', '..');
-export const SERVER_BIN = process.env.SERVER_BIN ?? join(ROOT, 'target', 'debug', 'server');
-export const DIST = process.env.DIST_DIR ?? join(ROOT, 'dist');
+export { Server, SERVER_BIN, DIST, Deployment };
+
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -20,58 +20,6 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
   '--disable-quic',
 ];
-
-/** The demo server, started as a user would start it. */
-export class Server {
-  url = '';
-  private child?: ChildProcess;
-
-  private addr = '127.0.0.1:0';
-
-  constructor(readonly dataDir: string, readonly args: string[] = [], readonly staticDir = DIST) {}
-
-  async start(): Promise<this> {
-    const child = spawn(
-      SERVER_BIN,
-      ['--addr', this.addr, '--data-dir', this.dataDir, '--static-dir', this.staticDir, ...this.args],
-      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } },
-    );
-    this.child = child;
-    const lines = createInterface({ input: child.stdout! });
-    const url = await new Promise<string>((resolveUrl, reject) => {
-      child.once('exit', (code) => reject(new Error(`the server exited with ${code}`)));
-      lines.on('line', (line) => {
-        const match = line.match(/^Serving the demo at (http:\/\/[^/]+)\/$/);
-        if (match) resolveUrl(match[1]);
-      });
-    });
-    this.url = url;
-    // Later starts reuse the port, so that pages opened before a restart still reach it.
-    this.addr = new URL(url).host;
-    return this;
-  }
-
-  /** Ends the process: gracefully (SIGTERM) or with no chance to flush anything (SIGKILL). */
-  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((done) => child.once('exit', done));
-    child.kill(signal);
-    await exited;
-  }
-
-  /** Calls the API directly, as another device holding `token` would. */
-  async call(method: string, path: string, token?: string, body?: unknown): Promise<Response> {
-    const headers: Record<string, string> = {};
-    if (token) headers['x-session'] = token;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(this.url + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  }
-}
 
 /** A Chromium profile of its own; `cookies: false` blocks all cookies, and with them Web Storage. */
 export async function openBrowser(options: { cookies: boolean }): Promise<BrowserContext> {
@@ -175,8 +123,16 @@ export async function heldToken(page: Page): Promise<string | undefined> {
   });
 }
 
+/** What a test talks to: one server, or a deployment of several behind nginx. */
+export interface Backend {
+  url: string;
+  start(): Promise<unknown>;
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  call(method: string, path: string, token?: string, body?: unknown): Promise<Response>;
+}
+
 type Fixtures = {
-  server: Server;
+  server: Backend;
   context: BrowserContext;
   page: Page;
 };
@@ -185,8 +141,19 @@ let userCount = 0;
 /** A username no other test in this run uses. */
 export const newUsername = (stem: string) => `${stem}_${process.pid % 1000}_${userCount++}`;
 
+/** `E2E_DEPLOYMENT=nginx` runs every test against three instances on a Redis Cluster behind
+ * nginx (scripts/test runs the suite both ways); otherwise one instance on sled. */
+const behindNginx = process.env.E2E_DEPLOYMENT === 'nginx';
+
 export const test = base.extend<Fixtures>({
   server: async ({}, use) => {
+    if (behindNginx) {
+      const deployment = await new Deployment().start();
+      await use(deployment);
+      await deployment.stop();
+      deployment.remove();
+      return;
+    }
     const dataDir = mkdtempSync(join(tmpdir(), 'cookieless-data-'));
     const server = await new Server(dataDir).start();
     await use(server);
