@@ -40,10 +40,10 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "bare,empty-layer,bare-1us,memory,sled,redis,tower-sessions,axum-session"
+        default_value = "bare,empty-layer,bare-1us,memory,sled,redis,redis-no-lease,tower-sessions,axum-session"
     )]
     contenders: Vec<String>,
-    /// The Redis server for the `redis` contender.
+    /// The Redis server for the `redis` and `redis-no-lease` contenders.
     #[arg(long, env = "REDIS_URL")]
     redis: Option<String>,
     /// Also write the report to this Markdown file.
@@ -279,7 +279,7 @@ async fn start(
         "sled" => {
             command.arg("--data-dir").arg(work.join(name));
         }
-        "redis" => {
+        "redis" | "redis-no-lease" => {
             let url = args
                 .redis
                 .as_deref()

@@ -35,6 +35,7 @@
 //! | `sled` | yes | [`SledStore`], sessions on disk in an embedded database |
 //! | `redis` | no | [`RedisStore`], sessions shared by every instance through Redis |
 //! | `test-util` | no | `store::store_suite`, the contract tests to run against a store of your own |
+//! | `metrics` | no | counts of sessions, loads, saves, lease waits and store latency, through the [`metrics`](https://docs.rs/metrics) facade |
 //!
 //! `docs/protocol.md` in the repository states the protocol rule by rule, and the
 //! `examples/` directory has a runnable program for each use.

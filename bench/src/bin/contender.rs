@@ -20,7 +20,7 @@ struct Args {
     /// For `sled`: where the database goes.
     #[arg(long)]
     data_dir: Option<std::path::PathBuf>,
-    /// For `redis`: the server, e.g. redis://127.0.0.1:6379/.
+    /// For `redis` and `redis-no-lease`: the server, e.g. redis://127.0.0.1:6379/.
     #[arg(long)]
     redis: Option<String>,
 }
@@ -40,7 +40,11 @@ enum Kind {
     Bare1us,
     Memory,
     Sled,
+    /// Requests on one session serialised across instances by a lease in Redis.
     Redis,
+    /// The same store without leases: concurrent requests on one session at several instances
+    /// are merged key by key on save.
+    RedisNoLease,
     /// tower-sessions with its memory store and its cookie transport.
     TowerSessions,
     /// axum_session in `rest_mode` (the id travels in a header) with no database behind its
@@ -62,11 +66,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let db = sled::open(dir)?;
             serve(listener, ours(SessionLayer::new(SledStore::new(&db)?))).await?
         }
-        Kind::Redis => {
+        Kind::Redis | Kind::RedisNoLease => {
             let url = args.redis.ok_or("--redis is needed with redis")?;
             let prefix = format!("bench:{}:", std::process::id());
-            let store = RedisStore::connect(&url, prefix).await?;
-            serve(listener, ours(SessionLayer::new(store))).await?
+            let layer = SessionLayer::new(RedisStore::connect(&url, prefix).await?);
+            let layer = match args.kind {
+                Kind::RedisNoLease => layer.without_leases(),
+                _ => layer,
+            };
+            serve(listener, ours(layer)).await?
         }
         Kind::TowerSessions => serve(listener, tower_sessions()).await?,
         Kind::AxumSession => serve(listener, axum_session().await?).await?,
