@@ -12,6 +12,7 @@ use crate::data::Data;
 use crate::decide::{Decision, Outcome};
 use crate::error::SessionError;
 use crate::expiry::Millis;
+use crate::lease::Leased;
 use crate::metrics::{Ended, Save};
 use crate::new_sessions::Charge;
 use crate::record::Record;
@@ -93,14 +94,46 @@ async fn create(
     config.metrics.saved(Save::Written);
     match state.stored() {
         Some(previous) => {
-            config.store.delete(&previous.key).await?;
-            state.lease_released();
+            if end_replaced(config, state, previous).await? == Saved::Conflict {
+                // Another request took the session after this one's lease ran out, or ended it:
+                // the rotation must neither drop what that request wrote nor bring back an
+                // ended session.
+                config.store.delete(&token.key()).await?;
+                return match config.store.load(&previous.key).await? {
+                    None => Ok(Outcome::Clear),
+                    Some(_) => Err(SessionError::Contention),
+                };
+            }
             config.metrics.rotated();
         }
         None => config.metrics.created(),
     }
     end_sessions_over_cap(config, state, &token.key()).await;
     Ok(Outcome::Set(token))
+}
+
+/// Ends the session a rotation replaces: under the request's lease if it holds one, only if
+/// nobody wrote it or took the lease since it was read.
+async fn end_replaced(
+    config: &LayerConfig,
+    state: &SessionState,
+    previous: &Stored,
+) -> Result<Saved, StoreError> {
+    let ended = match (state.lease(), config.store.leases()) {
+        (Some(lease), Some(leases)) => {
+            leases
+                .delete_leased(&previous.key, previous.version, lease)
+                .await?
+        }
+        _ => {
+            config.store.delete(&previous.key).await?;
+            Saved::Written
+        }
+    };
+    if ended == Saved::Written {
+        state.lease_released();
+    }
+    Ok(ended)
 }
 
 /// When the request bound the session to a principal, ends that principal's least recently used
@@ -176,23 +209,17 @@ async fn update(
         state.data().clone(),
         Identity::of(state),
     );
-    for attempt in 0..SAVE_ATTEMPTS {
+    for _ in 0..SAVE_ATTEMPTS {
         let record = new_record(config, version + 1, created, now, data, identity.clone());
-        let saved = if attempt == 0 {
-            save_under_lease(config, state, key, &record, version).await?
-        } else {
-            // The lease ran out and another request took the session (or an instance without
-            // leases wrote it): the conditional write is the safety net.
-            let saved = config.store.save(key, &record, Some(version)).await?;
-            config.metrics.saved(Save::of(saved));
-            saved
-        };
-        if saved == Saved::Written {
+        if save_under_lease(config, state, key, &record, version).await? == Saved::Written {
             end_sessions_over_cap(config, state, key).await;
             return Ok(Outcome::Set(stored.token.clone()));
         }
-        // Another process wrote or deleted the session since it was read.
-        let latest = config.store.load(key).await?;
+        // Another request wrote or ended the session since it was read: one on an instance that
+        // takes no leases, or one that took the session after this request's lease ran out. The
+        // conditional write is the safety net: read the session again (under the lease again,
+        // so that nobody else writes in between) and replay this request's changes onto it.
+        let latest = reload(config, state, key).await?;
         let Some(latest) = latest.filter(|latest| !latest.is_expired(now)) else {
             // It was ended elsewhere: an ended session stays ended.
             return Ok(Outcome::Clear);
@@ -212,6 +239,28 @@ async fn update(
         (version, created) = (latest.version, latest.created);
     }
     Err(SessionError::Contention)
+}
+
+/// Reads the session again after a refused save, taking the request's lease again if it had one.
+async fn reload(
+    config: &LayerConfig,
+    state: &SessionState,
+    key: &SessionKey,
+) -> Result<Option<Record>, SessionError> {
+    let (Some(id), Some(leases), Some(wait)) =
+        (state.lease_id(), config.store.leases(), config.lease_wait)
+    else {
+        return Ok(config.store.load(key).await?);
+    };
+    match leases.load_leased(key, id, wait).await? {
+        Leased::Granted(record) => {
+            if record.is_some() {
+                state.lease_reacquired();
+            }
+            Ok(record)
+        }
+        Leased::Busy { retry_after } => Err(SessionError::Busy { retry_after }),
+    }
 }
 
 /// Writes `record` over version `expected`, with the release of the request's lease if it holds

@@ -110,7 +110,7 @@ mod tests {
             principal: None,
             user_agent: None,
         };
-        SessionState::loaded(SessionHold::new(lock, None), stored, record)
+        SessionState::loaded(Some(SessionHold::new(lock, None)), stored, record)
     }
 
     #[test]

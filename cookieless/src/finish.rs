@@ -59,13 +59,18 @@ fn finish_with(session: &Session, state: Option<SessionState>, response: Respons
     }
     let state = match (state, session.presented()) {
         (Some(state), _) => state,
-        // A handler that never touched the session still gets a truthful answer about its token.
+        // A handler that never touched the session still gets a truthful answer about its token,
+        // read without waiting for the requests that hold the session.
         (None, Presented::Token(_)) => {
             let session = session.clone();
             return Finish::Later(Box::pin(async move {
-                match session.load().await {
+                match session.peek().await {
                     Ok(state) => finish_with(&session, Some(state), response).answer().await,
-                    Err(error) => error.into_response(),
+                    // The handler's answer stands; the client keeps its token.
+                    Err(error) => {
+                        tracing::warn!(%error, "could not check the token of a request that never used its session");
+                        stamp(response, Outcome::Leave)
+                    }
                 }
             }));
         }

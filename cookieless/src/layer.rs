@@ -76,7 +76,9 @@ impl SessionLayer {
 
     /// How long, by default, a request waits for another request's lease on its session before it
     /// is answered `503`: see [`SessionLayer::with_lease_wait`].
-    pub const DEFAULT_LEASE_WAIT: Duration = Duration::from_secs(5);
+    // Longer than `RedisStore::DEFAULT_LEASE_DEADLINE`, so that a request that comes just after
+    // an instance died holding its session outlasts the dead lease.
+    pub const DEFAULT_LEASE_WAIT: Duration = Duration::from_secs(6);
 
     /// Sessions kept in `store`. To keep a handle on the store as well (to use it elsewhere),
     /// pass an `Arc` of it: `Arc<S>` is a store whenever `S` is.
@@ -171,8 +173,9 @@ impl SessionLayer {
     }
 
     /// Bounds how long a request waits for its session while another request, on this instance or
-    /// another that shares the store, holds it (default [`SessionLayer::DEFAULT_LEASE_WAIT`]).
-    /// Past it the request is answered `503` with `Retry-After`, and its handler does not run.
+    /// another that shares the store, holds it (default [`SessionLayer::DEFAULT_LEASE_WAIT`], a
+    /// little longer than the Redis store's default lease deadline). Past it the request is
+    /// answered `503` with `Retry-After`, and nothing it did to its session is saved.
     ///
     /// With a store that several instances share ([`RedisStore`](crate::RedisStore)), every
     /// request that uses its session holds a lease on it in the store from its load to its save, so

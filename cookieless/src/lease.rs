@@ -95,6 +95,17 @@ pub trait SessionLeases: Send + Sync {
         lease: LeaseId,
     ) -> Result<Saved, StoreError>;
 
+    /// Removes the record under `key` and releases the lease, in one step, if the stored version
+    /// is `expected` and no other request holds the lease; else answers [`Saved::Conflict`] and
+    /// removes nothing. A rotation ends the session it replaces this way, so that it neither
+    /// brings back a session ended meanwhile nor drops what a later holder wrote.
+    async fn delete_leased(
+        &self,
+        key: &SessionKey,
+        expected: u64,
+        lease: LeaseId,
+    ) -> Result<Saved, StoreError>;
+
     /// Releases the lease if `lease` still holds it.
     async fn release(&self, key: &SessionKey, lease: LeaseId) -> Result<(), StoreError>;
 }
@@ -141,10 +152,22 @@ impl SessionHold {
             .map(|lease| lease.id)
     }
 
+    /// The lease's holder id, released or not: to take the lease again under it.
+    pub(crate) fn id(&self) -> Option<LeaseId> {
+        self.lease.as_ref().map(|lease| lease.id)
+    }
+
     /// Records that a save or a delete released the lease in the store.
     pub(crate) fn released(&self) {
         if let Some(lease) = &self.lease {
             lease.released.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Records that the lease was taken again (to replay a refused save under it).
+    pub(crate) fn reacquired(&self) {
+        if let Some(lease) = &self.lease {
+            lease.released.store(false, Ordering::Relaxed);
         }
     }
 }

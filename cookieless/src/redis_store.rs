@@ -80,6 +80,22 @@ if waiting then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
 return previous
 ";
 
+/// Removes a session and its lease if the stored version is the expected one and no other
+/// holder has the lease, publishing the release if someone waits for it.
+///
+/// KEYS: session, lease. ARGV: expected version, holder, channel, the session key's hex.
+/// Returns `{0, ''}` (refused) or `{1, previous principal}`.
+const DELETE_LEASED: &str = r"
+local holder = redis.call('HGET', KEYS[2], 'h')
+if holder and holder ~= ARGV[2] then return {0, ''} end
+if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return {0, ''} end
+local previous = redis.call('HGET', KEYS[1], 'p') or ''
+local waiting = redis.call('HGET', KEYS[2], 'w')
+redis.call('DEL', KEYS[1], KEYS[2])
+if waiting then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+return {1, previous}
+";
+
 /// Releases a lease if the caller still holds it, publishing the release if someone waits.
 ///
 /// KEYS: lease. ARGV: holder, channel, the session key's hex.
@@ -143,6 +159,7 @@ struct Scripts {
     load_leased: Lua,
     save: Lua,
     delete: Lua,
+    delete_leased: Lua,
     release: Lua,
     renew: Lua,
     index: Lua,
@@ -197,6 +214,7 @@ impl RedisStore {
                 load_leased: Lua::new(LOAD_LEASED),
                 save: Lua::new(SAVE),
                 delete: Lua::new(DELETE),
+                delete_leased: Lua::new(DELETE_LEASED),
                 release: Lua::new(RELEASE),
                 renew: Lua::new(RENEW),
                 index: Lua::new(INDEX),
@@ -281,12 +299,7 @@ impl RedisStore {
         let expires = record.expires.min(LATEST_EXPIRY);
         let principal = record.principal.as_deref().unwrap_or_default();
         if !principal.is_empty() {
-            let mut index = self.scripts.index.key(self.index_key(principal));
-            index
-                .arg(expires)
-                .arg(&hex)
-                .arg(crate::expiry::now_millis());
-            let _: i64 = self.bounded(index.invoke_async(&mut connection)).await?;
+            self.index(principal, expires, &hex).await?;
         }
         let mut save = self.scripts.save.key(self.key(key));
         save.key(self.lease_key(key))
@@ -306,10 +319,29 @@ impl RedisStore {
         if let Some(lease) = lease {
             self.leases.forget(key, lease);
         }
-        if let Some(previous) = previous.filter(|p| !p.is_empty() && p != principal) {
-            self.unindex(&previous, &hex).await;
+        let previous = previous.unwrap_or_default();
+        if previous != principal {
+            if !previous.is_empty() {
+                self.unindex(&previous, &hex).await;
+            }
+            // A listing between the index entry and the save found the session not yet bound
+            // to `principal`, and may have dropped the entry as left behind: list it again.
+            if !principal.is_empty() {
+                if let Err(error) = self.index(principal, expires, &hex).await {
+                    tracing::warn!(%error, "could not list a session under its principal again");
+                }
+            }
         }
         Ok(Saved::Written)
+    }
+
+    /// Lists a session in its principal's index, with `expires` as its score at least.
+    async fn index(&self, principal: &str, expires: Millis, hex: &str) -> Result<(), StoreError> {
+        let mut connection = self.pool.get();
+        let mut index = self.scripts.index.key(self.index_key(principal));
+        index.arg(expires).arg(hex).arg(crate::expiry::now_millis());
+        let _: i64 = self.bounded(index.invoke_async(&mut connection)).await?;
+        Ok(())
     }
 
     /// Drops a session from a principal's index. A failure leaves an entry that listing drops.
@@ -474,26 +506,32 @@ async fn renew_held_leases(
                 .map(|(key, (lease, _))| (*key, *lease))
                 .collect()
         };
-        for (key, lease) in due {
-            let mut connection = pool.get();
-            let mut invocation = renew.key(format!("{prefix}lease:{{{}}}", key.to_hex()));
-            invocation
-                .arg(lease.to_string())
-                .arg(deadline.as_millis() as u64);
-            let renewed =
-                tokio::time::timeout(period, invocation.invoke_async::<i64>(&mut connection)).await;
-            match renewed {
-                Ok(Ok(1)) => {}
-                // Released meanwhile, or taken by another after it ran out: nothing to renew.
-                Ok(Ok(_)) => {
-                    if let Some(table) = table.upgrade() {
-                        table.forget(&key, lease);
+        // At once, not one after another: a slow node must not hold up the others' renewals.
+        let renewals = due.into_iter().map(|(key, lease)| {
+            let (pool, renew, prefix, table) = (&pool, &renew, &prefix, &table);
+            async move {
+                let mut connection = pool.get();
+                let mut invocation = renew.key(format!("{prefix}lease:{{{}}}", key.to_hex()));
+                invocation
+                    .arg(lease.to_string())
+                    .arg(deadline.as_millis() as u64);
+                let renewed =
+                    tokio::time::timeout(period, invocation.invoke_async::<i64>(&mut connection))
+                        .await;
+                match renewed {
+                    Ok(Ok(1)) => {}
+                    // Released meanwhile, or taken by another after it ran out.
+                    Ok(Ok(_)) => {
+                        if let Some(table) = table.upgrade() {
+                            table.forget(&key, lease);
+                        }
                     }
+                    Ok(Err(error)) => tracing::warn!(%error, "could not renew a session's lease"),
+                    Err(_) => tracing::warn!("could not renew a session's lease in time"),
                 }
-                Ok(Err(error)) => tracing::warn!(%error, "could not renew a session's lease"),
-                Err(_) => tracing::warn!("could not renew a session's lease in time"),
             }
-        }
+        });
+        futures_util::future::join_all(renewals).await;
     }
 }
 
@@ -547,6 +585,8 @@ async fn hear_releases(table: Weak<LeaseTable>, pool: RedisPool, channel: String
         if let Some(table) = table.upgrade() {
             table.wake_all();
         }
+        // Lost: try again, but not in a tight loop should the server keep closing it.
+        tokio::time::sleep(RedisStore::LONGEST_NAP).await;
     }
 }
 
@@ -635,6 +675,106 @@ impl SessionLeases for RedisStore {
         wait: Duration,
     ) -> Result<Leased, StoreError> {
         self.start_background();
+        // Released unless this returns it granted: a try whose answer timed out, or that was
+        // dropped with its request, may have taken the lease in Redis all the same.
+        let mut pending = PendingLease {
+            store: Some(self.clone()),
+            key: *key,
+            lease,
+        };
+        let leased = self.wait_for_lease(key, lease, wait).await;
+        if matches!(leased, Ok(Leased::Granted(_))) {
+            pending.store = None;
+        }
+        leased
+    }
+
+    async fn save_leased(
+        &self,
+        key: &SessionKey,
+        record: &Record,
+        expected: Option<u64>,
+        lease: LeaseId,
+    ) -> Result<Saved, StoreError> {
+        self.write(key, record, expected, Some(lease)).await
+    }
+
+    async fn delete_leased(
+        &self,
+        key: &SessionKey,
+        expected: u64,
+        lease: LeaseId,
+    ) -> Result<Saved, StoreError> {
+        let mut connection = self.pool.get();
+        let hex = key.to_hex();
+        let mut invocation = self.scripts.delete_leased.key(self.key(key));
+        invocation
+            .key(self.lease_key(key))
+            .arg(expected.to_string())
+            .arg(lease.to_string())
+            .arg(self.channel())
+            .arg(&hex);
+        let (deleted, previous): (i64, String) = self
+            .bounded(invocation.invoke_async(&mut connection))
+            .await?;
+        if deleted != 1 {
+            return Ok(Saved::Conflict);
+        }
+        self.leases.forget(key, lease);
+        if !previous.is_empty() {
+            self.unindex(&previous, &hex).await;
+        }
+        Ok(Saved::Written)
+    }
+
+    async fn release(&self, key: &SessionKey, lease: LeaseId) -> Result<(), StoreError> {
+        self.leases.forget(key, lease);
+        let mut connection = self.pool.get();
+        let mut invocation = self.scripts.release.key(self.lease_key(key));
+        invocation
+            .arg(lease.to_string())
+            .arg(self.channel())
+            .arg(key.to_hex());
+        let _: i64 = self
+            .bounded(invocation.invoke_async(&mut connection))
+            .await?;
+        Ok(())
+    }
+}
+
+/// A lease that may have been taken in Redis but was not handed to the layer: released in the
+/// background when dropped, unless disarmed.
+struct PendingLease {
+    store: Option<RedisStore>,
+    key: SessionKey,
+    lease: LeaseId,
+}
+
+impl Drop for PendingLease {
+    fn drop(&mut self) {
+        let Some(store) = self.store.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (key, lease) = (self.key, self.lease);
+        runtime.spawn(async move {
+            if let Err(error) = store.release(&key, lease).await {
+                tracing::debug!(%error, "could not release a lease a request gave up on");
+            }
+        });
+    }
+}
+
+impl RedisStore {
+    /// Takes the lease, waiting for its release while another holds it, at most `wait`.
+    async fn wait_for_lease(
+        &self,
+        key: &SessionKey,
+        lease: LeaseId,
+        wait: Duration,
+    ) -> Result<Leased, StoreError> {
         let started = Instant::now();
         if let Ok(record) = self.try_lease(key, lease).await? {
             return Ok(Leased::Granted(record));
@@ -663,29 +803,5 @@ impl SessionLeases for RedisStore {
                 };
             }
         }
-    }
-
-    async fn save_leased(
-        &self,
-        key: &SessionKey,
-        record: &Record,
-        expected: Option<u64>,
-        lease: LeaseId,
-    ) -> Result<Saved, StoreError> {
-        self.write(key, record, expected, Some(lease)).await
-    }
-
-    async fn release(&self, key: &SessionKey, lease: LeaseId) -> Result<(), StoreError> {
-        self.leases.forget(key, lease);
-        let mut connection = self.pool.get();
-        let mut invocation = self.scripts.release.key(self.lease_key(key));
-        invocation
-            .arg(lease.to_string())
-            .arg(self.channel())
-            .arg(key.to_hex());
-        let _: i64 = self
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
-        Ok(())
     }
 }

@@ -17,9 +17,10 @@ use crate::lazy_state::{LazyState, StillLoading};
 use crate::lease::{HeldLease, LeaseId, Leased, SessionHold};
 use crate::metrics::{Ended, Load};
 use crate::new_sessions::Charge;
+use crate::record::Record;
 use crate::request_header::Presented;
 use crate::state::{SessionState, Stored};
-use crate::token::SessionKey;
+use crate::token::{SessionKey, Token};
 
 /// The session of the current request.
 ///
@@ -429,35 +430,70 @@ impl Session {
 
     /// Reads the session the request presented, and holds it until the returned state is dropped:
     /// in this process by the lock table, across processes by the store's lease, if it has leases
-    /// and the layer takes them.
+    /// and the layer takes them. With leases, the wait for both is bounded by the layer's lease
+    /// wait, past which the request is answered `503`.
     pub(crate) async fn load(&self) -> Result<SessionState, SessionError> {
         let Presented::Token(token) = &self.inner.presented else {
             return Ok(SessionState::new());
         };
         let config = &self.inner.config;
         let key = token.key();
-        let lock = config.locks.lock(key).await;
         let started = Instant::now();
-        let (record, lease) = match (config.store.leases(), config.lease_wait) {
+        let (hold, record) = match (config.store.leases(), config.lease_wait) {
             (Some(leases), Some(wait)) => {
+                let Ok(lock) = tokio::time::timeout(wait, config.locks.lock(key)).await else {
+                    config.metrics.loaded(Load::Busy);
+                    return Err(SessionError::Busy { retry_after: wait });
+                };
                 let id = LeaseId::generate();
-                match leases.load_leased(&key, id, wait).await? {
+                match leases
+                    .load_leased(&key, id, wait.saturating_sub(started.elapsed()))
+                    .await?
+                {
                     // A missing session is not leased: there is nothing to hold.
-                    Leased::Granted(None) => (None, None),
-                    Leased::Granted(Some(record)) => (
-                        Some(record),
-                        Some(HeldLease::new(config.store.clone(), key, id)),
-                    ),
+                    Leased::Granted(None) => (SessionHold::new(lock, None), None),
+                    Leased::Granted(Some(record)) => {
+                        let lease = HeldLease::new(config.store.clone(), key, id);
+                        (SessionHold::new(lock, Some(lease)), Some(record))
+                    }
                     Leased::Busy { retry_after } => {
                         config.metrics.loaded(Load::Busy);
                         return Err(SessionError::Busy { retry_after });
                     }
                 }
             }
-            _ => (config.store.load(&key).await?, None),
+            _ => {
+                let lock = config.locks.lock(key).await;
+                (SessionHold::new(lock, None), config.store.load(&key).await?)
+            }
         };
         config.metrics.store_call("load", started);
-        let hold = SessionHold::new(lock, lease);
+        self.accept(token, record, Some(hold)).await
+    }
+
+    /// Reads the session the request presented without holding it, for a request whose handler
+    /// never used its session: it changed nothing, so it neither waits for other requests nor
+    /// makes them wait, and only learns whether its token is live (and refreshes "last used").
+    pub(crate) async fn peek(&self) -> Result<SessionState, SessionError> {
+        let Presented::Token(token) = &self.inner.presented else {
+            return Ok(SessionState::new());
+        };
+        let config = &self.inner.config;
+        let started = Instant::now();
+        let record = config.store.load(&token.key()).await?;
+        config.metrics.store_call("load", started);
+        self.accept(token, record, None).await
+    }
+
+    /// The request's state from the `record` its token found, if it is live.
+    async fn accept(
+        &self,
+        token: &Token,
+        record: Option<Record>,
+        hold: Option<SessionHold>,
+    ) -> Result<SessionState, SessionError> {
+        let config = &self.inner.config;
+        let key = token.key();
         let Some(record) = record else {
             config.metrics.loaded(Load::Miss);
             tracing::debug!(
@@ -477,7 +513,11 @@ impl Session {
                 "a token was refused"
             );
             match config.store.delete(&key).await {
-                Ok(()) => hold.released(),
+                Ok(()) => {
+                    if let Some(hold) = &hold {
+                        hold.released();
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(%error, "could not remove an expired session; the sweep will");
                 }

@@ -69,12 +69,13 @@ impl SessionState {
         }
     }
 
-    /// The live session `record`, read under `hold` at `stored.read_at`.
-    pub(crate) fn loaded(hold: SessionHold, stored: Stored, record: Record) -> Self {
+    /// The live session `record`, read at `stored.read_at` under `hold` (none: read without
+    /// holding the session, by a request that never used it).
+    pub(crate) fn loaded(hold: Option<SessionHold>, stored: Stored, record: Record) -> Self {
         // Every field named, not `..Self::new()`: that would allocate empty data only to drop it,
         // on every request that presents a live token.
         SessionState {
-            hold: Some(hold),
+            hold,
             stored: Some(stored),
             data: record.data,
             changed: BTreeSet::new(),
@@ -192,6 +193,18 @@ impl SessionState {
     pub(crate) fn lease_released(&self) {
         if let Some(hold) = &self.hold {
             hold.released();
+        }
+    }
+
+    /// The id the request's lease was taken under, released or not.
+    pub(crate) fn lease_id(&self) -> Option<LeaseId> {
+        self.hold.as_ref().and_then(SessionHold::id)
+    }
+
+    /// Records that the request took its lease again.
+    pub(crate) fn lease_reacquired(&self) {
+        if let Some(hold) = &self.hold {
+            hold.reacquired();
         }
     }
 }

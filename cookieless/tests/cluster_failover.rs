@@ -45,7 +45,8 @@ async fn sessions_of_a_killed_master_are_served_again_once_its_replica_takes_ove
     let master = cluster.master_of(&name);
     // Redis replicates asynchronously: what a master acknowledged but had not yet sent to its
     // replica dies with it. Waiting for the replica here makes what the test expects exact.
-    cluster.wait_for_replica_to_hold(master, &name);
+    // Five writes: the session's record is at version 5.
+    cluster.wait_for_replica_to_hold(master, &name, 5);
     cluster.kill(master);
 
     let killed = Instant::now();

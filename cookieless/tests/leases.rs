@@ -39,7 +39,43 @@ on_server_and_cluster!(
     a_request_waits_while_another_instance_holds_its_session,
     a_session_held_past_the_wait_is_answered_503_with_retry_after,
     a_lease_left_by_a_dead_instance_runs_out,
+    a_request_that_never_uses_its_session_does_not_wait,
 );
+
+/// A session held by a request paused on a first instance between its load and its write, and a
+/// second instance (its layer as `second_layer` makes it) to act on the session meanwhile.
+struct Held {
+    first: Target,
+    second: Target,
+    token: String,
+    gate: Gate,
+    slow: tokio::task::JoinHandle<common::Reply>,
+}
+
+async fn held(url: &str, second_layer: impl FnOnce(SessionLayer) -> SessionLayer) -> Held {
+    let prefix = prefix();
+    let gate = Gate::default();
+    let first = instance(
+        SessionLayer::new(store(url, &prefix).await),
+        Some(gate.clone()),
+    )
+    .await;
+    let second_layer = second_layer(SessionLayer::new(store(url, &prefix).await));
+    let second = instance(second_layer, None).await;
+    let token = first.send("POST", "/counter", None).await.token();
+    let slow = {
+        let (first, token) = (first.clone(), token.clone());
+        tokio::spawn(async move { first.send("POST", "/set-later/a", Some(&token)).await })
+    };
+    gate.loaded().await;
+    Held {
+        first,
+        second,
+        token,
+        gate,
+        slow,
+    }
+}
 
 /// A key prefix of the calling test's own.
 fn prefix() -> String {
@@ -96,20 +132,13 @@ async fn fifty_increments_over_two_instances_end_at_fifty(url: &str) {
 }
 
 async fn a_request_waits_while_another_instance_holds_its_session(url: &str) {
-    let prefix = prefix();
-    let gate = Gate::default();
-    let first = instance(
-        SessionLayer::new(store(url, &prefix).await),
-        Some(gate.clone()),
-    )
-    .await;
-    let second = instance(SessionLayer::new(store(url, &prefix).await), None).await;
-    let token = first.send("POST", "/counter", None).await.token();
-    let slow = {
-        let (first, token) = (first.clone(), token.clone());
-        tokio::spawn(async move { first.send("POST", "/set-later/a", Some(&token)).await })
-    };
-    gate.loaded().await;
+    let Held {
+        first,
+        second,
+        token,
+        gate,
+        slow,
+    } = held(url, |layer| layer).await;
     let waiting = {
         let token = token.clone();
         tokio::spawn(async move { second.send("POST", "/set/b", Some(&token)).await })
@@ -129,22 +158,16 @@ async fn a_request_waits_while_another_instance_holds_its_session(url: &str) {
 }
 
 async fn a_session_held_past_the_wait_is_answered_503_with_retry_after(url: &str) {
-    let prefix = prefix();
-    let gate = Gate::default();
-    let first = instance(
-        SessionLayer::new(store(url, &prefix).await),
-        Some(gate.clone()),
-    )
+    let Held {
+        first: _,
+        second,
+        token,
+        gate,
+        slow,
+    } = held(url, |layer| {
+        layer.with_lease_wait(Duration::from_millis(200))
+    })
     .await;
-    let impatient =
-        SessionLayer::new(store(url, &prefix).await).with_lease_wait(Duration::from_millis(200));
-    let second = instance(impatient, None).await;
-    let token = first.send("POST", "/counter", None).await.token();
-    let slow = {
-        let (first, token) = (first.clone(), token.clone());
-        tokio::spawn(async move { first.send("POST", "/set-later/a", Some(&token)).await })
-    };
-    gate.loaded().await;
 
     let refused = second.send("POST", "/set/b", Some(&token)).await;
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -182,9 +205,39 @@ async fn a_lease_left_by_a_dead_instance_runs_out(url: &str) {
     let reply = survivor.send("POST", "/counter", Some(&token)).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, json!({"value": 2}));
+    let blocked = started.elapsed();
     assert!(
-        started.elapsed() < deadline + Duration::from_millis(500),
-        "the session stayed blocked for {:?}",
+        blocked >= deadline / 2,
+        "the request did not wait for the dead lease ({blocked:?}): it was not held"
+    );
+    assert!(
+        blocked < deadline + Duration::from_millis(500),
+        "the session stayed blocked for {blocked:?}"
+    );
+}
+
+async fn a_request_that_never_uses_its_session_does_not_wait(url: &str) {
+    let Held {
+        first: _,
+        second,
+        token,
+        gate,
+        slow,
+    } = held(url, |layer| layer).await;
+
+    let started = Instant::now();
+    let reply = second.send("GET", "/untouched", Some(&token)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.session(),
+        Some(token.as_str()),
+        "told its token is live"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "it waited {:?} for a session it never used",
         started.elapsed()
     );
+    gate.open();
+    assert_eq!(slow.await.unwrap().status, StatusCode::NO_CONTENT);
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer, AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server } from './server';
+import { Server, callApi } from './server';
 
 const NGINX = process.env.NGINX ?? '/usr/sbin/nginx';
 
@@ -46,6 +46,9 @@ http {
   upstream demo {
 ${upstreams.map((host) => `    server ${host} max_fails=1 fail_timeout=5s;`).join('\n')}
     keepalive 16;
+    # Shorter than the instances' --header-timeout (10 s), which closes idle connections: nginx
+    # must not reuse a connection an instance is closing.
+    keepalive_timeout 5s;
   }
   server {
     listen 127.0.0.1:${port};
@@ -129,14 +132,7 @@ export class Deployment {
   }
 
   /** Calls the API through nginx, as another device holding `token` would. */
-  async call(method: string, path: string, token?: string, body?: unknown): Promise<Response> {
-    const headers: Record<string, string> = {};
-    if (token) headers['x-session'] = token;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(this.url + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+  call(method: string, path: string, token?: string, body?: unknown): Promise<Response> {
+    return callApi(this.url, method, path, token, body);
   }
 }

@@ -47,14 +47,21 @@ export class Server {
   }
 
   /** Calls the API directly, as another device holding `token` would. */
-  async call(method: string, path: string, token?: string, body?: unknown): Promise<Response> {
-    const headers: Record<string, string> = {};
-    if (token) headers['x-session'] = token;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(this.url + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+  call(method: string, path: string, token?: string, body?: unknown): Promise<Response> {
+    return callApi(this.url, method, path, token, body);
   }
+}
+
+/** Calls the API at `base` as a device holding `token` (if any) would, with `body` as JSON. */
+export function callApi(
+  base: string, method: string, path: string, token?: string, body?: unknown,
+): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (token) headers['x-session'] = token;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  return fetch(base + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 }

@@ -43,7 +43,7 @@ pub struct Config {
 
     /// On Redis, how long a request waits for its session while a request on another instance
     /// holds it, before it is answered 503.
-    #[arg(long, env = "COOKIELESS_SESSION_LEASE_WAIT", default_value = "5s", value_parser = positive_duration)]
+    #[arg(long, env = "COOKIELESS_SESSION_LEASE_WAIT", default_value = "6s", value_parser = positive_duration)]
     pub session_lease_wait: Duration,
 
     /// On Redis, the longest an instance that dies mid-request keeps its session from the others

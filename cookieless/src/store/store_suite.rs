@@ -311,8 +311,8 @@ pub async fn the_principal_index_follows_changes_deletes_and_expiry<S: SessionSt
 
 /// For a store with leases ([`SessionStore::leases`]; others pass at once): a missing session is
 /// granted without a lease; a leased session is refused to a second holder until released; a save
-/// under a lease another request took over is refused and writes nothing; a save under the lease
-/// releases it.
+/// or a delete under a lease another request took over is refused and changes nothing; a save
+/// under the lease releases it; a delete under it removes the session only at the version read.
 pub async fn leases_are_exclusive_fenced_and_released_by_saves<S: SessionStore + ?Sized>(
     store: &S,
 ) {
@@ -346,7 +346,7 @@ pub async fn leases_are_exclusive_fenced_and_released_by_saves<S: SessionStore +
         Leased::Granted(Some(_))
     ));
 
-    // `first` lost the lease to `second`: its save must not land.
+    // `first` lost the lease to `second`: neither its save nor its delete may land.
     assert_eq!(
         leases
             .save_leased(&key, &record(2, u64::MAX, 7), Some(1), first)
@@ -354,6 +354,11 @@ pub async fn leases_are_exclusive_fenced_and_released_by_saves<S: SessionStore +
             .unwrap(),
         Saved::Conflict
     );
+    assert_eq!(
+        leases.delete_leased(&key, 1, first).await.unwrap(),
+        Saved::Conflict
+    );
+    assert!(store.load(&key).await.unwrap().is_some());
     leases.release(&key, first).await.unwrap();
     assert_eq!(
         leases
@@ -373,9 +378,23 @@ pub async fn leases_are_exclusive_fenced_and_released_by_saves<S: SessionStore +
         ),
         "the save did not release the lease"
     );
-    store.delete(&key).await.unwrap();
+    assert_eq!(
+        leases.delete_leased(&key, 1, first).await.unwrap(),
+        Saved::Conflict,
+        "a delete at a stale version removed the session"
+    );
+    assert_eq!(
+        leases.delete_leased(&key, 2, first).await.unwrap(),
+        Saved::Written
+    );
+    assert!(store.load(&key).await.unwrap().is_none());
     assert!(matches!(
         leases.load_leased(&key, second, no_wait).await.unwrap(),
         Leased::Granted(None)
     ));
+    assert_eq!(
+        leases.delete_leased(&key, 2, second).await.unwrap(),
+        Saved::Conflict,
+        "a missing session counts as changed"
+    );
 }

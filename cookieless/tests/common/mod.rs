@@ -366,6 +366,18 @@ impl SessionLeases for CountingStore {
             .expect("asked only of a store with leases");
         leases.save_leased(key, record, expected, lease).await
     }
+    async fn delete_leased(
+        &self,
+        key: &SessionKey,
+        expected: u64,
+        lease: LeaseId,
+    ) -> Result<Saved, StoreError> {
+        let leases = self
+            .inner
+            .leases()
+            .expect("asked only of a store with leases");
+        leases.delete_leased(key, expected, lease).await
+    }
     async fn release(&self, key: &SessionKey, lease: LeaseId) -> Result<(), StoreError> {
         let leases = self
             .inner

@@ -209,7 +209,33 @@ impl Cluster {
             _lifeline: lifeline,
         };
         cluster.wait_until_ok(Duration::from_secs(30));
+        cluster.wait_for_replicas(Duration::from_secs(30));
         cluster
+    }
+
+    /// Waits until three masters each have a replica online: `cluster_state:ok` comes as soon as
+    /// the masters serve every slot, before the replicas have joined and synced, and a master
+    /// killed then has nobody to take over.
+    fn wait_for_replicas(&self, within: Duration) {
+        let started = Instant::now();
+        loop {
+            let replicated = self
+                .ports
+                .iter()
+                .filter(|port| {
+                    let info = cli(**port, &["info", "replication"]);
+                    info.contains("role:master") && info.contains("state=online")
+                })
+                .count();
+            if replicated == 3 {
+                return;
+            }
+            assert!(
+                started.elapsed() < within,
+                "the cluster's replicas were not online within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn url(&self) -> String {
@@ -279,16 +305,36 @@ impl Cluster {
         panic!("no master serves slot {slot}");
     }
 
-    /// Waits until `master`'s replica holds `key`: Redis replicates asynchronously, and what a
-    /// master acknowledged but had not yet sent to its replica dies with it.
-    pub fn wait_for_replica_to_hold(&self, master: u16, key: &str) {
+    /// Waits until `master`'s replica holds `key` with its field `v` (a session's version) at
+    /// `version`: Redis replicates asynchronously, and what a master acknowledged but had not yet
+    /// sent to its replica dies with it.
+    pub fn wait_for_replica_to_hold(&self, master: u16, key: &str, version: u64) {
+        let started = Instant::now();
+        let mut seen = String::new();
+        while started.elapsed() < Duration::from_secs(10) {
+            if let Some(replica) = self.replica_of(master) {
+                seen = read_on_replica(replica, &format!("HGET {key} v"));
+                if seen.lines().nth(1) == Some(version.to_string().as_str()) {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "the replica of {master} never held version {version} of {key}: {seen:?}\n{}",
+            cli(master, &["cluster", "nodes"])
+        );
+    }
+
+    /// The port of the replica of the master on `master`, once the cluster lists it.
+    fn replica_of(&self, master: u16) -> Option<u16> {
         let nodes = cli(master, &["cluster", "nodes"]);
         let master_id = nodes
             .lines()
-            .find(|line| line.contains("myself"))
-            .and_then(|line| line.split_whitespace().next())
-            .expect("the master's id");
-        let replica: u16 = nodes
+            .find(|line| line.contains("myself"))?
+            .split_whitespace()
+            .next()?;
+        nodes
             .lines()
             .map(|line| line.split_whitespace().collect::<Vec<_>>())
             .find(|fields| {
@@ -303,33 +349,6 @@ impl Cluster {
                     .parse()
                     .ok()
             })
-            .expect("the master's replica");
-        let started = Instant::now();
-        loop {
-            let output = Command::new("redis-cli")
-                .args(["-p", &replica.to_string()])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .and_then(|mut child| {
-                    let script = format!("READONLY\nEXISTS {key}\n");
-                    child
-                        .stdin
-                        .take()
-                        .expect("piped")
-                        .write_all(script.as_bytes())?;
-                    child.wait_with_output()
-                })
-                .expect("redis-cli runs");
-            if String::from_utf8_lossy(&output.stdout).lines().nth(1) == Some("1") {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the replica {replica} of {master} never held {key}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 
     /// Kills the node on `port` with SIGKILL, as a crash would.
@@ -345,6 +364,26 @@ impl Cluster {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// What `command` answers on a replica, after `READONLY` on the same connection.
+fn read_on_replica(replica: u16, command: &str) -> String {
+    Command::new("redis-cli")
+        .args(["-p", &replica.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            let script = format!("READONLY\n{command}\n");
+            child
+                .stdin
+                .take()
+                .expect("piped")
+                .write_all(script.as_bytes())?;
+            child.wait_with_output()
+        })
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+        .unwrap_or_default()
 }
 
 /// What `redis-cli -p PORT ARGS...` prints.

@@ -99,7 +99,6 @@ impl Client {
         reply
     }
 
-    /// Sends a request built by hand, with no token unless the builder adds one.
     /// The body of `GET path` as text, for pages that are not JSON.
     pub async fn get_text(&self, path: &str) -> String {
         let response = self
@@ -112,6 +111,7 @@ impl Client {
         response.text().await.unwrap()
     }
 
+    /// Sends a request built by hand, with no token unless the builder adds one.
     pub async fn raw(
         &self,
         build: impl FnOnce(&reqwest::Client, &str) -> reqwest::RequestBuilder,
