@@ -12,7 +12,7 @@ use crate::data::Data;
 use crate::decide::{Decision, Outcome};
 use crate::error::SessionError;
 use crate::expiry::Millis;
-use crate::lease::Leased;
+use crate::lease::{LeaseId, Leased};
 use crate::metrics::{Ended, Save};
 use crate::new_sessions::Charge;
 use crate::record::Record;
@@ -120,12 +120,15 @@ async fn end_replaced(
     previous: &Stored,
 ) -> Result<Saved, StoreError> {
     let ended = match (state.lease(), config.store.leases()) {
-        (Some(lease), Some(leases)) => {
+        (lease, Some(leases)) => {
+            // Without a lease of its own (leases turned off), under an id nobody holds: still
+            // only at the version read, and never while another request holds the session.
+            let lease = lease.unwrap_or_else(LeaseId::generate);
             leases
                 .delete_leased(&previous.key, previous.version, lease)
                 .await?
         }
-        _ => {
+        (_, None) => {
             config.store.delete(&previous.key).await?;
             Saved::Written
         }
@@ -283,7 +286,15 @@ async fn save_under_lease(
             }
             saved
         }
-        _ => config.store.save(key, record, Some(expected)).await?,
+        // Holding no lease (a request that never used its session, or leases turned off): a
+        // holder id nobody has, so that the write is refused while any request holds the
+        // session, and releases nothing.
+        (None, Some(leases)) => {
+            leases
+                .save_leased(key, record, Some(expected), LeaseId::generate())
+                .await?
+        }
+        (_, None) => config.store.save(key, record, Some(expected)).await?,
     };
     config.metrics.store_call("save", started);
     config.metrics.saved(Save::of(saved));

@@ -5,7 +5,8 @@
 //! so that they share a cluster slot and each script touches one slot, named in `KEYS`. A
 //! principal's index of sessions lives in the principal's own slot: it is written before the
 //! session it lists and checked against the sessions when read, so that a session bound to a
-//! principal is always listed, and an entry left behind is dropped on reading.
+//! principal is always listed; an entry left behind is skipped, and leaves when its score (the
+//! session's expiry) passes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
@@ -319,18 +320,8 @@ impl RedisStore {
         if let Some(lease) = lease {
             self.leases.forget(key, lease);
         }
-        let previous = previous.unwrap_or_default();
-        if previous != principal {
-            if !previous.is_empty() {
-                self.unindex(&previous, &hex).await;
-            }
-            // A listing between the index entry and the save found the session not yet bound
-            // to `principal`, and may have dropped the entry as left behind: list it again.
-            if !principal.is_empty() {
-                if let Err(error) = self.index(principal, expires, &hex).await {
-                    tracing::warn!(%error, "could not list a session under its principal again");
-                }
-            }
+        if let Some(previous) = previous.filter(|p| !p.is_empty() && p != principal) {
+            self.unindex(&previous, &hex).await;
         }
         Ok(Saved::Written)
     }
@@ -344,7 +335,8 @@ impl RedisStore {
         Ok(())
     }
 
-    /// Drops a session from a principal's index. A failure leaves an entry that listing drops.
+    /// Drops a session from a principal's index. A failure leaves an entry that listing skips
+    /// until its score (the session's expiry) passes.
     async fn unindex(&self, principal: &str, hex: &str) {
         let mut connection = self.pool.get();
         let removed: Result<i64, _> = self
@@ -430,6 +422,13 @@ impl LeaseTable {
         self.held().insert(key, (lease, Instant::now()));
     }
 
+    fn forget_if_since(&self, key: &SessionKey, lease: LeaseId, since: Instant) {
+        let mut held = self.held();
+        if matches!(held.get(key), Some(entry) if *entry == (lease, since)) {
+            held.remove(key);
+        }
+    }
+
     fn forget(&self, key: &SessionKey, lease: LeaseId) {
         let mut held = self.held();
         if matches!(held.get(key), Some((id, _)) if *id == lease) {
@@ -498,16 +497,16 @@ async fn renew_held_leases(
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let due: Vec<(SessionKey, LeaseId)> = {
+        let due: Vec<(SessionKey, LeaseId, Instant)> = {
             let Some(table) = table.upgrade() else { return };
             let held = table.held();
             held.iter()
                 .filter(|(_, (_, since))| since.elapsed() >= period)
-                .map(|(key, (lease, _))| (*key, *lease))
+                .map(|(key, (lease, since))| (*key, *lease, *since))
                 .collect()
         };
         // At once, not one after another: a slow node must not hold up the others' renewals.
-        let renewals = due.into_iter().map(|(key, lease)| {
+        let renewals = due.into_iter().map(|(key, lease, since)| {
             let (pool, renew, prefix, table) = (&pool, &renew, &prefix, &table);
             async move {
                 let mut connection = pool.get();
@@ -520,10 +519,11 @@ async fn renew_held_leases(
                         .await;
                 match renewed {
                     Ok(Ok(1)) => {}
-                    // Released meanwhile, or taken by another after it ran out.
+                    // Released meanwhile, or taken by another after it ran out; unless the
+                    // request took it again since (its entry is then newer).
                     Ok(Ok(_)) => {
                         if let Some(table) = table.upgrade() {
-                            table.forget(&key, lease);
+                            table.forget_if_since(&key, lease, since);
                         }
                     }
                     Ok(Err(error)) => tracing::warn!(%error, "could not renew a session's lease"),
@@ -648,14 +648,13 @@ impl SessionStore for RedisStore {
                 self.unindex(principal, &member).await;
                 continue;
             };
-            match self.load(&key).await? {
-                Some(record) if record.principal.as_deref() == Some(principal) => {
-                    if !record.is_expired(now) {
-                        sessions.push((key, record));
-                    }
+            // An entry whose session is missing, or bound to someone else, is skipped, not
+            // dropped: it may be a login's entry written just before its session. Entries leave
+            // with their session's deletion, or with their score.
+            if let Some(record) = self.load(&key).await? {
+                if record.principal.as_deref() == Some(principal) && !record.is_expired(now) {
+                    sessions.push((key, record));
                 }
-                // Gone, or bound to someone else since: an entry left behind.
-                _ => self.unindex(principal, &member).await,
             }
         }
         Ok(sessions)
@@ -683,7 +682,8 @@ impl SessionLeases for RedisStore {
             lease,
         };
         let leased = self.wait_for_lease(key, lease, wait).await;
-        if matches!(leased, Ok(Leased::Granted(_))) {
+        // Granted, it is the layer's; busy, no try took it.
+        if leased.is_ok() {
             pending.store = None;
         }
         leased

@@ -471,14 +471,19 @@ impl Session {
         self.accept(token, record, Some(hold)).await
     }
 
-    /// Reads the session the request presented without holding it, for a request whose handler
-    /// never used its session: it changed nothing, so it neither waits for other requests nor
-    /// makes them wait, and only learns whether its token is live (and refreshes "last used").
+    /// Reads the session the request presented for a request whose handler never used its
+    /// session, to learn whether its token is live (and to refresh "last used"). With leases it
+    /// reads without holding the session, so that it neither waits for other requests nor makes
+    /// them wait (its refresh is then refused while another holds the session); without, it
+    /// takes the process's lock, as [`Session::load`] does.
     pub(crate) async fn peek(&self) -> Result<SessionState, SessionError> {
         let Presented::Token(token) = &self.inner.presented else {
             return Ok(SessionState::new());
         };
         let config = &self.inner.config;
+        if config.store.leases().is_none() || config.lease_wait.is_none() {
+            return self.load().await;
+        }
         let started = Instant::now();
         let record = config.store.load(&token.key()).await?;
         config.metrics.store_call("load", started);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use axum::Extension;
 use common::{test_redis, Gate, Target, Transport};
-use cookieless::store::{LeaseId, Leased, SessionLeases, Token};
+use cookieless::store::{LeaseId, Leased, SessionLeases, SessionStore, Token};
 use cookieless::{RedisStore, SessionLayer};
 use serde_json::json;
 
@@ -40,6 +40,7 @@ on_server_and_cluster!(
     a_session_held_past_the_wait_is_answered_503_with_retry_after,
     a_lease_left_by_a_dead_instance_runs_out,
     a_request_that_never_uses_its_session_does_not_wait,
+    a_request_whose_lease_ran_out_waits_for_the_new_holder_and_replays,
 );
 
 /// A session held by a request paused on a first instance between its load and its write, and a
@@ -240,4 +241,74 @@ async fn a_request_that_never_uses_its_session_does_not_wait(url: &str) {
     );
     gate.open();
     assert_eq!(slow.await.unwrap().status, StatusCode::NO_CONTENT);
+}
+
+/// Deletes `key` through `redis-cli`, as Redis does when a lease's deadline passes.
+fn expire_now(url: &str, key: &str) {
+    let node = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split([',', '/']).next())
+        .expect("a host and port in the URL");
+    let (host, port) = node.rsplit_once(':').expect("host:port");
+    let deleted = std::process::Command::new("redis-cli")
+        .args(["-c", "-h", host, "-p", port, "DEL", key])
+        .output()
+        .expect("redis-cli runs");
+    assert_eq!(
+        String::from_utf8_lossy(&deleted.stdout).trim(),
+        "1",
+        "no lease to delete"
+    );
+}
+
+async fn a_request_whose_lease_ran_out_waits_for_the_new_holder_and_replays(url: &str) {
+    let prefix = prefix();
+    let (first_gate, second_gate) = (Gate::default(), Gate::default());
+    let first = instance(
+        SessionLayer::new(store(url, &prefix).await),
+        Some(first_gate.clone()),
+    )
+    .await;
+    let second = instance(
+        SessionLayer::new(store(url, &prefix).await),
+        Some(second_gate.clone()),
+    )
+    .await;
+    let observer = store(url, &prefix).await;
+    let token = first.send("POST", "/counter", None).await.token();
+    let key = Token::parse(token.as_bytes()).unwrap().key();
+    let send_later = |app: &Target, path: &'static str| {
+        let (app, token) = (app.clone(), token.clone());
+        tokio::spawn(async move { app.send("POST", path, Some(&token)).await })
+    };
+
+    let late = send_later(&first, "/set-later/a");
+    first_gate.loaded().await;
+    // The first request's lease runs out (a pause longer than its deadline), and a request on
+    // the second instance takes the session.
+    expire_now(url, &format!("{prefix}lease:{{{}}}", key.to_hex()));
+    let holder = send_later(&second, "/set-later/b");
+    second_gate.loaded().await;
+
+    first_gate.open();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !late.is_finished(),
+        "the late request did not wait for the new holder"
+    );
+    let stored = observer.load(&key).await.unwrap().expect("the session");
+    assert_eq!(
+        stored.version, 1,
+        "the late request wrote under a lease it had lost"
+    );
+
+    second_gate.open();
+    assert_eq!(holder.await.unwrap().status, StatusCode::NO_CONTENT);
+    assert_eq!(late.await.unwrap().status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        first.send("GET", "/keys", Some(&token)).await.body,
+        json!(["a", "b", "counter"]),
+        "the late request's change was replayed onto the holder's"
+    );
 }
