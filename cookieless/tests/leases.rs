@@ -41,6 +41,7 @@ on_server_and_cluster!(
     a_lease_left_by_a_dead_instance_runs_out,
     a_request_that_never_uses_its_session_does_not_wait,
     a_request_whose_lease_ran_out_waits_for_the_new_holder_and_replays,
+    a_long_request_keeps_its_lease_past_the_deadline,
 );
 
 /// A session held by a request paused on a first instance between its load and its write, and a
@@ -310,5 +311,40 @@ async fn a_request_whose_lease_ran_out_waits_for_the_new_holder_and_replays(url:
         first.send("GET", "/keys", Some(&token)).await.body,
         json!(["a", "b", "counter"]),
         "the late request's change was replayed onto the holder's"
+    );
+}
+
+async fn a_long_request_keeps_its_lease_past_the_deadline(url: &str) {
+    let prefix = prefix();
+    let deadline = Duration::from_millis(300);
+    let gate = Gate::default();
+    let first = instance(
+        SessionLayer::new(store(url, &prefix).await.with_lease_deadline(deadline)),
+        Some(gate.clone()),
+    )
+    .await;
+    let second = instance(SessionLayer::new(store(url, &prefix).await), None).await;
+    let token = first.send("POST", "/counter", None).await.token();
+    let slow = {
+        let (first, token) = (first.clone(), token.clone());
+        tokio::spawn(async move { first.send("POST", "/set-later/a", Some(&token)).await })
+    };
+    gate.loaded().await;
+    let waiting = {
+        let token = token.clone();
+        tokio::spawn(async move { second.send("POST", "/set/b", Some(&token)).await })
+    };
+    // Four deadlines: the lease lives only because the first instance keeps renewing it.
+    tokio::time::sleep(deadline * 4).await;
+    assert!(
+        !waiting.is_finished(),
+        "another instance got in while a long request held the session"
+    );
+    gate.open();
+    assert_eq!(slow.await.unwrap().status, StatusCode::NO_CONTENT);
+    assert_eq!(waiting.await.unwrap().status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        first.send("GET", "/keys", Some(&token)).await.body,
+        json!(["a", "b", "counter"])
     );
 }

@@ -55,7 +55,12 @@ async fn metrics_count_sessions_and_store_calls_and_name_nobody() {
     );
     assert!(count(r#"cookieless_loads_total{outcome="hit"}"#) >= 2.0);
     assert!(count(r#"cookieless_saves_total{outcome="written"}"#) >= 3.0);
-    assert!(page.contains("cookieless_store_call_seconds"), "{page}");
+    assert!(
+        page.contains(
+            r#"cookieless_store_call_seconds_bucket{store="MemoryStore",call="load",le="0.001"}"#
+        ),
+        "store latency is a histogram:\n{page}"
+    );
     assert!(!page.contains("ada"), "a user name in the metrics");
     assert!(!page.contains("127.0.0.1"), "an address in the metrics");
     assert!(!page.contains(&token_seen[..16]), "a token in the metrics");
