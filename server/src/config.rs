@@ -217,6 +217,18 @@ mod tests {
         assert_eq!(config.max_sessions_per_user, 100);
         assert_eq!(config.header_timeout, Duration::from_secs(10));
         assert!(config.frame_ancestors.is_empty());
+        assert_eq!(config.session_lease_wait, Duration::from_secs(6));
+        assert_eq!(config.session_lease_deadline, Duration::from_secs(5));
+        assert!(!config.no_session_leases);
+        assert_eq!(config.metrics_addr, None);
+    }
+
+    #[test]
+    fn a_cluster_url_is_a_redis_store() {
+        let url = "redis+cluster://127.0.0.1:7000,127.0.0.1:7001";
+        let config = Config::parse_from(["server", "--store", url, "--no-session-leases"]);
+        assert_eq!(config.store, StoreKind::Redis(url.into()));
+        assert!(config.no_session_leases);
     }
 
     #[test]
@@ -257,6 +269,8 @@ mod tests {
             ["server", "--max-sessions-per-user", "0"],
             ["server", "--frame-ancestor", "*"],
             ["server", "--client-ip-header", "bad header"],
+            ["server", "--redis-prefix", "app{1}:"],
+            ["server", "--session-lease-wait", "0s"],
         ] {
             assert!(
                 Config::try_parse_from(args).is_err(),

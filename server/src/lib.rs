@@ -450,5 +450,9 @@ mod tests {
             super::redact_password("redis://127.0.0.1:6379"),
             "redis://127.0.0.1:6379"
         );
+        assert_eq!(
+            super::redact_password("redis+cluster://u:hunter2@10.0.0.1:7000,10.0.0.2:7000"),
+            "redis+cluster://***@10.0.0.1:7000,10.0.0.2:7000"
+        );
     }
 }
