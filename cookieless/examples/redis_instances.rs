@@ -2,8 +2,10 @@
 //!
 //! Both instances run in this one process here, on ports 3001 and 3002, each with its own
 //! `RedisStore` (as separate processes or machines would have); a session started on one is
-//! known to the other, and a logout on one ends it on both. Needs a Redis server
-//! (`redis-server` on 127.0.0.1:6379, or `REDIS_URL`) and the `redis` feature.
+//! known to the other, and a logout on one ends it on both. Two increments of one session sent
+//! to both at once both count: each request holds a lease on its session in Redis from its load
+//! to its save. Needs a Redis server (`redis-server` on 127.0.0.1:6379, or `REDIS_URL`: a
+//! `redis+cluster://host:port,...` URL names a Redis Cluster) and the `redis` feature.
 //!
 //! ```sh
 //! redis-server --port 6379 &
