@@ -12,11 +12,10 @@ use crate::data::Data;
 use crate::decide::{Decision, Outcome};
 use crate::error::SessionError;
 use crate::expiry::Millis;
-use crate::lease::{LeaseId, Leased};
 use crate::metrics::{Ended, Save};
 use crate::new_sessions::Charge;
 use crate::record::Record;
-use crate::session_store::{Saved, StoreError};
+use crate::session_store::{LeaseId, Leased, Saved, StoreError};
 use crate::state::{SessionState, Stored};
 use crate::token::{SessionKey, Token};
 

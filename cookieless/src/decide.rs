@@ -83,7 +83,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::lease::SessionHold;
+    use crate::hold::SessionHold;
     use crate::locks::SessionLocks;
     use crate::record::Record;
 

@@ -47,7 +47,8 @@ pub enum SessionError {
     /// [`SessionLayer::with_lease_wait`](crate::SessionLayer::with_lease_wait).
     #[error("the session is busy with another request; retry in {} s", retry_after_secs(*.retry_after))]
     Busy {
-        /// When the holder's lease runs out at the latest.
+        /// How long before trying again: until the holder's lease runs out at the latest, or, if
+        /// the wait was for this instance's own requests on the session, that wait.
         retry_after: Duration,
     },
     /// A value could not be serialised, or a stored value is not of the type asked for (500).

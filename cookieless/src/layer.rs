@@ -196,7 +196,8 @@ impl SessionLayer {
     /// Takes no leases, even on a store that several instances share: requests on one session
     /// that reach different instances at once are no longer serialised, and their changes are
     /// merged key by key on save (two changes of the same key at once keep the later). It saves
-    /// the lease's two Redis calls on each request; see `docs/protocol.md` for what each costs.
+    /// the call that releases a lease after a request that only read its session (a write
+    /// releases its lease in the call that saves); see `docs/benchmarks.md` for what that costs.
     ///
     /// ```
     /// use cookieless::{MemoryStore, SessionLayer};
@@ -228,7 +229,7 @@ impl SessionLayer {
     /// # }
     /// ```
     pub fn spawn_sweeper(&self, period: Duration) -> JoinHandle<()> {
-        sweep::spawn_sweeper(self.store.clone(), self.clock.clone(), period)
+        sweep::spawn_sweeper(self.store.clone(), self.clock.clone(), period, self.metrics)
     }
 
     /// Caps a session's serialised data, in bytes (default: [`SessionLayer::DEFAULT_MAX_SIZE`]).

@@ -11,7 +11,7 @@
 //! | `cookieless_loads_total` | counter | `store`, `outcome`: `hit`, `miss`, `busy` |
 //! | `cookieless_saves_total` | counter | `store`, `outcome`: `written`, `conflict`, `refused` |
 //! | `cookieless_lease_waits_total` | counter | `store` |
-//! | `cookieless_store_call_seconds` | histogram | `store`, `call`: `load`, `save`, `delete` |
+//! | `cookieless_store_call_seconds` | histogram | `store`, `call`: `load` (under a lease, with any wait for it), `save`, `delete` |
 
 use std::time::Instant;
 

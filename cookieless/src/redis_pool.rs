@@ -13,8 +13,6 @@ use crate::session_store::StoreError;
 
 /// The URL scheme of a Redis Cluster: `redis+cluster://HOST:PORT,HOST:PORT,...`.
 const CLUSTER_SCHEME: &str = "redis+cluster://";
-/// The same over TLS.
-const TLS_CLUSTER_SCHEME: &str = "rediss+cluster://";
 
 /// Connections handed out in turn. Each carries many requests at once (redis pipelines them)
 /// and reconnects by itself after an outage, so a handful serve a busy server; several spread
@@ -46,10 +44,10 @@ impl RedisPool {
     /// The connections a store opens by itself ([`RedisStore::connect`](crate::RedisStore::connect)).
     pub const DEFAULT_SIZE: usize = 4;
 
-    /// Opens `size` connections, failing if Redis does not answer within `timeout`. `url` names
-    /// one server (`redis://host:port/db`, or `rediss://` over TLS) or a cluster
-    /// (`redis+cluster://host:port,host:port,...`: any reachable nodes of it; the others are
-    /// discovered).
+    /// Opens `size` connections to one server, or one connection shared `size` ways to a cluster,
+    /// failing if Redis does not answer within `timeout`. `url` names one server
+    /// (`redis://host:port/db`) or a cluster (`redis+cluster://host:port,host:port,...`: any
+    /// reachable nodes of it; the others are discovered).
     ///
     /// ```no_run
     /// use std::time::Duration;
@@ -124,11 +122,7 @@ impl RedisPool {
 
 /// The node URLs of a `redis+cluster://` URL, each as a `redis://` URL; `None` for any other URL.
 fn cluster_nodes(url: &str) -> Option<Vec<String>> {
-    let (scheme, rest) = if let Some(rest) = url.strip_prefix(CLUSTER_SCHEME) {
-        ("redis://", rest)
-    } else {
-        ("rediss://", url.strip_prefix(TLS_CLUSTER_SCHEME)?)
-    };
+    let rest = url.strip_prefix(CLUSTER_SCHEME)?;
     // Credentials, if any, come once before the first node and hold for all.
     let (credentials, hosts) = match rest.rsplit_once('@') {
         Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
@@ -139,7 +133,7 @@ fn cluster_nodes(url: &str) -> Option<Vec<String>> {
             .trim_end_matches('/')
             .split(',')
             .filter(|host| !host.is_empty())
-            .map(|host| format!("{scheme}{credentials}{host}"))
+            .map(|host| format!("redis://{credentials}{host}"))
             .collect(),
     )
 }
@@ -198,8 +192,8 @@ mod tests {
             ["redis://a:7000", "redis://b:7001"]
         );
         assert_eq!(
-            cluster_nodes("rediss+cluster://user:pw@a:7000,b:7001").unwrap(),
-            ["rediss://user:pw@a:7000", "rediss://user:pw@b:7001"]
+            cluster_nodes("redis+cluster://user:pw@a:7000,b:7001").unwrap(),
+            ["redis://user:pw@a:7000", "redis://user:pw@b:7001"]
         );
     }
 }

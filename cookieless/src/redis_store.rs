@@ -18,11 +18,10 @@ use redis::AsyncCommands;
 use tokio::sync::Notify;
 
 use crate::expiry::Millis;
-use crate::lease::{LeaseId, Leased, SessionLeases};
 use crate::record::Record;
 use crate::redis_pool::RedisPool;
-use crate::redis_script::Lua;
-use crate::session_store::{Saved, SessionStore, StoreError};
+use crate::redis_script::RedisScript;
+use crate::session_store::{LeaseId, Leased, Saved, SessionLeases, SessionStore, StoreError};
 use crate::token::SessionKey;
 
 /// The latest expiry Redis accepts comfortably (the year 9999); later ones are clamped.
@@ -157,13 +156,13 @@ pub struct RedisStore {
 
 #[derive(Clone)]
 struct Scripts {
-    load_leased: Lua,
-    save: Lua,
-    delete: Lua,
-    delete_leased: Lua,
-    release: Lua,
-    renew: Lua,
-    index: Lua,
+    load_leased: RedisScript,
+    save: RedisScript,
+    delete: RedisScript,
+    delete_leased: RedisScript,
+    release: RedisScript,
+    renew: RedisScript,
+    index: RedisScript,
 }
 
 /// This process's side of the leases: those it holds (renewed while their requests run), and
@@ -212,13 +211,13 @@ impl RedisStore {
             timeout: Self::DEFAULT_TIMEOUT,
             lease_deadline: Self::DEFAULT_LEASE_DEADLINE,
             scripts: Scripts {
-                load_leased: Lua::new(LOAD_LEASED),
-                save: Lua::new(SAVE),
-                delete: Lua::new(DELETE),
-                delete_leased: Lua::new(DELETE_LEASED),
-                release: Lua::new(RELEASE),
-                renew: Lua::new(RENEW),
-                index: Lua::new(INDEX),
+                load_leased: RedisScript::new(LOAD_LEASED),
+                save: RedisScript::new(SAVE),
+                delete: RedisScript::new(DELETE),
+                delete_leased: RedisScript::new(DELETE_LEASED),
+                release: RedisScript::new(RELEASE),
+                renew: RedisScript::new(RENEW),
+                index: RedisScript::new(INDEX),
             },
             leases: Arc::default(),
         }
@@ -488,7 +487,7 @@ impl Drop for Watch {
 async fn renew_held_leases(
     table: Weak<LeaseTable>,
     pool: RedisPool,
-    renew: Lua,
+    renew: RedisScript,
     prefix: String,
     deadline: Duration,
 ) {

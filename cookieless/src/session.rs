@@ -13,12 +13,13 @@ use serde::Serialize;
 use crate::config::LayerConfig;
 use crate::error::SessionError;
 use crate::expiry::Millis;
+use crate::hold::{HeldLease, SessionHold};
 use crate::lazy_state::{LazyState, StillLoading};
-use crate::lease::{HeldLease, LeaseId, Leased, SessionHold};
 use crate::metrics::{Ended, Load};
 use crate::new_sessions::Charge;
 use crate::record::Record;
 use crate::request_header::Presented;
+use crate::session_store::{LeaseId, Leased};
 use crate::state::{SessionState, Stored};
 use crate::token::{SessionKey, Token};
 
@@ -438,23 +439,24 @@ impl Session {
         };
         let config = &self.inner.config;
         let key = token.key();
-        let started = Instant::now();
-        let (hold, record) = match (config.store.leases(), config.lease_wait) {
+        let waited = Instant::now();
+        let (hold, record, started) = match (config.store.leases(), config.lease_wait) {
             (Some(leases), Some(wait)) => {
                 let Ok(lock) = tokio::time::timeout(wait, config.locks.lock(key)).await else {
                     config.metrics.loaded(Load::Busy);
                     return Err(SessionError::Busy { retry_after: wait });
                 };
+                let started = Instant::now();
                 let id = LeaseId::generate();
                 match leases
-                    .load_leased(&key, id, wait.saturating_sub(started.elapsed()))
+                    .load_leased(&key, id, wait.saturating_sub(waited.elapsed()))
                     .await?
                 {
                     // A missing session is not leased: there is nothing to hold.
-                    Leased::Granted(None) => (SessionHold::new(lock, None), None),
+                    Leased::Granted(None) => (SessionHold::new(lock, None), None, started),
                     Leased::Granted(Some(record)) => {
                         let lease = HeldLease::new(config.store.clone(), key, id);
-                        (SessionHold::new(lock, Some(lease)), Some(record))
+                        (SessionHold::new(lock, Some(lease)), Some(record), started)
                     }
                     Leased::Busy { retry_after } => {
                         config.metrics.loaded(Load::Busy);
@@ -464,7 +466,9 @@ impl Session {
             }
             _ => {
                 let lock = config.locks.lock(key).await;
-                (SessionHold::new(lock, None), config.store.load(&key).await?)
+                let started = Instant::now();
+                let record = config.store.load(&key).await?;
+                (SessionHold::new(lock, None), record, started)
             }
         };
         config.metrics.store_call("load", started);

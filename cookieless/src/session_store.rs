@@ -1,11 +1,13 @@
-//! The storage interface every session store implements, and the errors stores report.
+//! The storage interface every session store implements, the errors stores report, and the
+//! leases a store that several processes share implements so that one session's requests run one
+//! at a time across all of them.
 
+use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::expiry::Millis;
-use crate::lease::SessionLeases;
 use crate::record::Record;
 use crate::token::SessionKey;
 
@@ -141,4 +143,96 @@ impl<S: SessionStore + ?Sized> SessionStore for std::sync::Arc<S> {
     fn leases(&self) -> Option<&dyn SessionLeases> {
         (**self).leases()
     }
+}
+
+/// Who holds a lease: drawn at random for each request, so that a save can tell its own lease
+/// from a later holder's (a fencing value).
+///
+/// ```
+/// use cookieless::store::LeaseId;
+///
+/// let (a, b) = (LeaseId::generate(), LeaseId::generate());
+/// assert_ne!(a, b);
+/// assert_eq!(a.to_string().len(), 32);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LeaseId(u128);
+
+impl LeaseId {
+    /// A fresh, random holder.
+    pub fn generate() -> Self {
+        LeaseId(rand::random())
+    }
+}
+
+impl fmt::Display for LeaseId {
+    /// 32 lowercase hex digits, as a store keeps it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+impl fmt::Debug for LeaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LeaseId({self})")
+    }
+}
+
+/// What [`SessionLeases::load_leased`] got.
+#[derive(Debug)]
+pub enum Leased {
+    /// The lease is the caller's, and this is the record as read under it (`None`: no record).
+    Granted(Option<Record>),
+    /// Another request held the lease for all the time the caller would wait; it is expected to be
+    /// free after `retry_after`.
+    Busy {
+        /// When the holder's lease runs out at the latest.
+        retry_after: Duration,
+    },
+}
+
+/// A store shared by several processes, that can hold a session for one request at a time.
+///
+/// A lease has a deadline kept by the store (and renewed by it while its request runs), so that a
+/// process that dies holding one blocks its session for no longer than that. A save made under a
+/// lease is refused once another request holds the session, so that a request whose lease ran
+/// out cannot overwrite a newer save.
+///
+/// # Errors
+///
+/// Every method fails with a [`StoreError`] when the backend cannot do what it is asked.
+#[async_trait]
+pub trait SessionLeases: Send + Sync {
+    /// Takes the lease on `key` for `lease` and loads the record under it, in one step. If
+    /// another request holds it, waits for its release, at most `wait` in all.
+    async fn load_leased(
+        &self,
+        key: &SessionKey,
+        lease: LeaseId,
+        wait: Duration,
+    ) -> Result<Leased, StoreError>;
+
+    /// Writes `record` as [`SessionStore::save`] does, and releases the lease, in one step. Also
+    /// answers [`Saved::Conflict`], writing nothing, when another request holds the lease now.
+    async fn save_leased(
+        &self,
+        key: &SessionKey,
+        record: &Record,
+        expected: Option<u64>,
+        lease: LeaseId,
+    ) -> Result<Saved, StoreError>;
+
+    /// Removes the record under `key` and releases the lease, in one step, if the stored version
+    /// is `expected` and no other request holds the lease; else answers [`Saved::Conflict`] and
+    /// removes nothing. A rotation ends the session it replaces this way, so that it neither
+    /// brings back a session ended meanwhile nor drops what a later holder wrote.
+    async fn delete_leased(
+        &self,
+        key: &SessionKey,
+        expected: u64,
+        lease: LeaseId,
+    ) -> Result<Saved, StoreError>;
+
+    /// Releases the lease if `lease` still holds it.
+    async fn release(&self, key: &SessionKey, lease: LeaseId) -> Result<(), StoreError>;
 }

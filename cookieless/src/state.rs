@@ -23,8 +23,9 @@ use serde_json::Value;
 use crate::data::Data;
 use crate::error::SessionError;
 use crate::expiry::Millis;
-use crate::lease::{LeaseId, SessionHold};
+use crate::hold::SessionHold;
 use crate::record::Record;
+use crate::session_store::LeaseId;
 use crate::token::{SessionKey, Token};
 
 /// The session accepted from the store, as it was read.

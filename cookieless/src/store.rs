@@ -39,17 +39,21 @@
 
 pub use crate::data::Data;
 pub use crate::expiry::{now_millis, Millis};
-pub use crate::lease::{LeaseId, Leased, SessionLeases};
 pub use crate::record::Record;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use crate::redis_pool::RedisPool;
+pub use crate::redis_pool::{RedisConnection, RedisPool};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use crate::redis_script::{RedisScript, RedisScriptCall};
 #[cfg(feature = "sled")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sled")))]
 pub use crate::sled_store::GroupFlush;
 pub use crate::token::{SessionKey, Token};
 
-pub use crate::session_store::{BoxError, Saved, SessionStore, StoreError};
+pub use crate::session_store::{
+    BoxError, LeaseId, Leased, Saved, SessionLeases, SessionStore, StoreError,
+};
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod store_suite;

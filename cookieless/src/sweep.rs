@@ -6,12 +6,14 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
+use crate::metrics::{Ended, Metrics};
 use crate::session_store::SessionStore;
 
 pub(crate) fn spawn_sweeper(
     store: Arc<dyn SessionStore>,
     clock: Clock,
     period: Duration,
+    metrics: Metrics,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(period);
@@ -20,7 +22,10 @@ pub(crate) fn spawn_sweeper(
             ticks.tick().await;
             match store.delete_expired(clock.now()).await {
                 Ok(0) => {}
-                Ok(removed) => tracing::debug!(removed, "removed expired sessions"),
+                Ok(removed) => {
+                    metrics.ended(Ended::Expired, removed);
+                    tracing::debug!(removed, "removed expired sessions");
+                }
                 Err(error) => tracing::warn!(%error, "could not sweep expired sessions"),
             }
         }

@@ -147,14 +147,9 @@ impl StoreKind {
         match text {
             "sled" => Ok(StoreKind::Sled),
             "memory" => Ok(StoreKind::Memory),
-            url if [
-                "redis://",
-                "rediss://",
-                "redis+cluster://",
-                "rediss+cluster://",
-            ]
-            .iter()
-            .any(|scheme| url.starts_with(scheme)) =>
+            url if ["redis://", "rediss://", "redis+cluster://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme)) =>
             {
                 Ok(StoreKind::Redis(url.to_string()))
             }

@@ -36,14 +36,22 @@ async fn metrics_count_sessions_and_store_calls_and_name_nobody() {
     );
     ada.post_empty("/api/counter/increment").await;
     let token_seen = ada.token.clone().expect("a logged-in session");
+    // Another device, then logged out from this one.
+    let mut phone = server.client();
+    assert_eq!(phone.log_in("ada", PASSWORD).await.status, StatusCode::OK);
+    assert_eq!(
+        ada.post_empty("/api/sessions/revoke-others").await.status,
+        StatusCode::NO_CONTENT
+    );
     ada.post_empty("/api/auth/logout").await;
 
     let page = server.client().get_text("/metrics").await;
     let count =
         |series: &str| sample(&page, series).unwrap_or_else(|| panic!("no {series} in:\n{page}"));
+    // The visitor's session, and the phone's (a login without a session rotates none).
     assert_eq!(
         count(r#"cookieless_sessions_created_total{store="MemoryStore"}"#),
-        1.0
+        2.0
     );
     assert_eq!(
         count(r#"cookieless_sessions_rotated_total{store="MemoryStore"}"#),
@@ -51,6 +59,10 @@ async fn metrics_count_sessions_and_store_calls_and_name_nobody() {
     );
     assert_eq!(
         count(r#"cookieless_sessions_ended_total{reason="logout"}"#),
+        1.0
+    );
+    assert_eq!(
+        count(r#"cookieless_sessions_ended_total{reason="revoked"}"#),
         1.0
     );
     assert!(count(r#"cookieless_loads_total{outcome="hit"}"#) >= 2.0);

@@ -120,4 +120,20 @@ async fn fifty_increments_over_two_instances_all_count(url: &str) {
     );
     visitor.base = second.base.clone();
     assert_eq!(visitor.get("/api/counter").await.body, json!({"value": 51}));
+
+    // Each instance's own requests queue in the instance; only one waiting on the other's lease
+    // counts: with 25 at each at once, some must have.
+    let mut lease_waits = 0.0;
+    for instance in [&first, &second] {
+        let page = instance.client().get_text("/metrics").await;
+        lease_waits += page
+            .lines()
+            .filter(|line| line.starts_with("cookieless_lease_waits_total"))
+            .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum::<f64>();
+    }
+    assert!(
+        lease_waits > 0.0,
+        "no request waited for the other instance's lease"
+    );
 }

@@ -34,9 +34,8 @@ use serde_json::json;
 
 use crate::data::Data;
 use crate::expiry::now_millis;
-use crate::lease::{LeaseId, Leased};
 use crate::record::Record;
-use crate::session_store::{Saved, SessionStore};
+use crate::session_store::{LeaseId, Leased, Saved, SessionStore};
 use crate::token::Token;
 
 /// Runs every check of the suite, each on a store of its own made by `make`.

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use cookieless::store::RedisPool;
+use cookieless::store::{RedisPool, RedisScript};
 use redis::AsyncCommands;
 
 use crate::redis_calls::bounded;
@@ -34,7 +34,9 @@ impl RedisUsers {
         change: &str,
         args: &[&str],
     ) -> Result<User, UserStoreError> {
-        let script = redis::Script::new(&format!(
+        // Sent whole to a node that lacks it: `redis::Script` would load it on every node of a
+        // cluster, and wait on a dead master after a failover.
+        let script = RedisScript::new(format!(
             r"local json = redis.call('GET', KEYS[1])
               if not json then return false end
               local user = cjson.decode(json)
