@@ -73,7 +73,7 @@ start_test_redis() {
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null &
     TEST_REDIS_PID=$!
-    trap 'kill ${TEST_REDIS_PID:-} ${TEST_CLUSTER_PIDS:-} 2>/dev/null || true' EXIT
+    trap 'kill ${TEST_REDIS_PID:-} ${TEST_CLUSTER_PIDS:-} 2>/dev/null || true; rm -rf "${TEST_CLUSTER_DIR:-}"' EXIT
     for _ in $(seq 100); do
         redis-cli -p "$port" ping >/dev/null 2>&1 && break
         sleep 0.1
@@ -82,49 +82,55 @@ start_test_redis() {
     echo "==> a throwaway Redis at $REDIS_URL"
 }
 
-# nginx from Debian's packages, run by the tests as an ordinary process on loopback (the package's
-# own service is not needed, and on a machine with systemd it is stopped and disabled again).
+# nginx from Debian's packages, run by the tests as an ordinary process on loopback. The package's
+# own service is kept from starting while it installs (it would take port 80), and stopped and
+# disabled on a machine with systemd.
 ensure_nginx() {
-    command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] && return 0
+    if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
+        return 0
+    fi
+    local sudo="" own_policy=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+        $sudo chmod +x /usr/sbin/policy-rc.d
+        own_policy=1
+    fi
     apt_install nginx
+    [ -z "$own_policy" ] || $sudo rm -f /usr/sbin/policy-rc.d
     if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
-        local sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo="sudo"
         $sudo systemctl disable --now nginx || true
     fi
 }
 
+# Whether something listens on a loopback port.
+port_in_use() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
 # Starts a throwaway Redis Cluster (three masters, three replicas) on loopback for the tests and
 # sets REDIS_CLUSTER_URL, unless it names one already. It stops when the calling script exits.
+# Node ports and their bus ports (each + 10000) stay below 32768, out of the range the kernel
+# hands out to outgoing connections.
 start_test_redis_cluster() {
     [ -z "${REDIS_CLUSTER_URL:-}" ] || return 0
     ensure_redis
-    local dir ports=() port
+    local dir port ports=() _
     dir=$(mktemp -d)
-    for port in $(python3 - <<'PY'
-import socket
-found = []
-for port in range(21000, 45000, 7):
-    sockets = []
-    try:
-        for p in (port, port + 10000):
-            s = socket.socket(); s.bind(("127.0.0.1", p)); sockets.append(s)
-    except OSError:
-        continue
-    finally:
-        for s in sockets: s.close()
-    found.append(port)
-    if len(found) == 6: break
-print(" ".join(map(str, found)))
-PY
-); do
-        ports+=("$port")
+    TEST_CLUSTER_DIR=$dir
+    port=$((20000 + RANDOM % 2500))
+    while [ "${#ports[@]}" -lt 6 ]; do
+        port=$((port + 1))
+        [ "$port" -lt 22767 ] || port=20000
+        port_in_use "$port" || port_in_use $((port + 10000)) || ports+=("$port")
+    done
+    for port in "${ports[@]}"; do
         redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
             --cluster-config-file "$dir/nodes-$port.conf" --cluster-node-timeout 1000 \
             --dir "$dir" --save "" --appendonly no >/dev/null &
         TEST_CLUSTER_PIDS="${TEST_CLUSTER_PIDS:-} $!"
     done
-    trap 'kill ${TEST_REDIS_PID:-} ${TEST_CLUSTER_PIDS:-} 2>/dev/null || true' EXIT
+    trap 'kill ${TEST_REDIS_PID:-} ${TEST_CLUSTER_PIDS:-} 2>/dev/null || true; rm -rf "${TEST_CLUSTER_DIR:-}"' EXIT
     for port in "${ports[@]}"; do
         for _ in $(seq 100); do
             redis-cli -p "$port" ping >/dev/null 2>&1 && break
@@ -133,9 +139,13 @@ PY
     done
     redis-cli --cluster create $(printf '127.0.0.1:%s ' "${ports[@]}") \
         --cluster-replicas 1 --cluster-yes >/dev/null
-    for _ in $(seq 300); do
-        redis-cli -p "${ports[0]}" cluster info | grep -q cluster_state:ok && break
-        sleep 0.1
+    for port in "${ports[@]}"; do
+        for _ in $(seq 300); do
+            redis-cli -p "$port" cluster info 2>/dev/null | grep -q cluster_state:ok && continue 2
+            sleep 0.1
+        done
+        echo "error: the test Redis Cluster is not up on port $port after 30 s" >&2
+        return 1
     done
     export REDIS_CLUSTER_URL="redis+cluster://127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
     echo "==> a throwaway Redis Cluster at $REDIS_CLUSTER_URL"

@@ -2,16 +2,7 @@
 //! the application installs. Without the feature every count is a no-op.
 //!
 //! Labels name the store (its type) and an outcome, never a token, a principal or an address.
-//!
-//! | Metric | Kind | Labels |
-//! | --- | --- | --- |
-//! | `cookieless_sessions_created_total` | counter | `store` |
-//! | `cookieless_sessions_rotated_total` | counter | `store` |
-//! | `cookieless_sessions_ended_total` | counter | `store`, `reason`: `logout`, `revoked`, `expired`, `over_cap` |
-//! | `cookieless_loads_total` | counter | `store`, `outcome`: `hit`, `miss`, `busy` |
-//! | `cookieless_saves_total` | counter | `store`, `outcome`: `written`, `conflict`, `refused` |
-//! | `cookieless_lease_waits_total` | counter | `store` |
-//! | `cookieless_store_call_seconds` | histogram | `store`, `call`: `load` (under a lease, with any wait for it), `save`, `delete` |
+//! The metrics and their labels are listed in the crate's README ("Metrics").
 
 use std::time::Instant;
 

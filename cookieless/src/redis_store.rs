@@ -203,7 +203,7 @@ impl RedisStore {
     }
 
     /// Keeps sessions through `pool`, which the application may share for its own data. The
-    /// prefix should not contain `{`: the keys' hash tags follow it.
+    /// prefix must not contain `{`: the keys' cluster hash tags follow it.
     pub fn new(pool: RedisPool, prefix: impl Into<String>) -> Self {
         RedisStore {
             pool,

@@ -143,22 +143,39 @@ export const newUsername = (stem: string) => `${stem}_${process.pid % 1000}_${us
 
 /** `E2E_DEPLOYMENT=nginx` runs every test against three instances on a Redis Cluster behind
  * nginx (scripts/test runs the suite both ways); otherwise one instance on sled. */
-const behindNginx = process.env.E2E_DEPLOYMENT === 'nginx';
+export const behindNginx = process.env.E2E_DEPLOYMENT === 'nginx';
+
+/** A backend a test starts for itself, with `args` as extra server flags, and how to end it. */
+export type OwnBackend = { backend: Backend; dispose(): Promise<void> };
+
+/** Starts one server on sled, or with E2E_DEPLOYMENT=nginx three instances behind nginx. */
+export async function startBackend(args: string[] = []): Promise<OwnBackend> {
+  if (behindNginx) {
+    const deployment = await new Deployment(3, args).start();
+    return {
+      backend: deployment,
+      dispose: async () => {
+        await deployment.stop();
+        deployment.remove();
+      },
+    };
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'cookieless-data-'));
+  const server = await new Server(dataDir, args).start();
+  return {
+    backend: server,
+    dispose: async () => {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
 
 export const test = base.extend<Fixtures>({
   server: async ({}, use) => {
-    if (behindNginx) {
-      const deployment = await new Deployment().start();
-      await use(deployment);
-      await deployment.stop();
-      deployment.remove();
-      return;
-    }
-    const dataDir = mkdtempSync(join(tmpdir(), 'cookieless-data-'));
-    const server = await new Server(dataDir).start();
-    await use(server);
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    const { backend, dispose } = await startBackend();
+    await use(backend);
+    await dispose();
   },
   context: async ({}, use) => {
     const context = await openBrowser({ cookies: false });

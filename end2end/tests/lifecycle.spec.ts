@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   test, expect, register, session, counterValue, notices, newUsername, heldToken, Server, DIST,
-  PASSWORD, openBrowser, watchForCookies, expectCookiesBlocked,
+  PASSWORD, openBrowser, watchForCookies, expectCookiesBlocked, startBackend,
 } from './fixtures';
 
 test('a logout from elsewhere sends the UI back to login with a notice', async ({ page, server }) => {
@@ -20,8 +20,7 @@ test('a logout from elsewhere sends the UI back to login with a notice', async (
 });
 
 test('an idle session expires and the UI says so', async ({ context }) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'cookieless-data-'));
-  const server = await new Server(dataDir, ['--idle-timeout', '2s']).start();
+  const { backend: server, dispose } = await startBackend(['--idle-timeout', '2s']);
   try {
     const page = context.pages()[0];
     await page.goto(server.url + '/');
@@ -32,8 +31,7 @@ test('an idle session expires and the UI says so', async ({ context }) => {
     await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
     await expect(notices(page).getByText('Your session has ended. Please log in again.')).toBeVisible();
   } finally {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await dispose();
   }
 });
 
@@ -56,13 +54,12 @@ test('the session survives a server restart, even after kill -9', async ({ page,
 });
 
 test('an SPA served from another origin logs in through CORS', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'cookieless-data-'));
   const siteDir = mkdtempSync(join(tmpdir(), 'cookieless-site-'));
   const spaDataDir = mkdtempSync(join(tmpdir(), 'cookieless-data-'));
   cpSync(DIST, siteDir, { recursive: true });
   // The SPA's origin only serves its files (the demo server in memory mode); the API is elsewhere.
   const siteServer = await new Server(spaDataDir, ['--store', 'memory'], siteDir).start();
-  const api = await new Server(dataDir, ['--cors-origin', siteServer.url]).start();
+  const { backend: api, dispose } = await startBackend(['--cors-origin', siteServer.url]);
   const index = join(siteDir, 'index.html');
   // Before <title>, which even a minified page keeps (unlike an optional <head> tag).
   const html = readFileSync(index, 'utf8');
@@ -101,8 +98,8 @@ test('an SPA served from another origin logs in through CORS', async () => {
     await checkCookies();
   } finally {
     await context.close();
-    await api.stop();
+    await dispose();
     await siteServer.stop();
-    for (const dir of [dataDir, siteDir, spaDataDir]) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [siteDir, spaDataDir]) rmSync(dir, { recursive: true, force: true });
   }
 });

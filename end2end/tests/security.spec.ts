@@ -1,11 +1,8 @@
 // The page's Content-Security-Policy: the SPA runs under it without a single refusal, and only
 // the sites named with --frame-ancestor may show it in a frame.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test, expect, register, newUsername, counterValue, Server } from './fixtures';
+import { test, expect, register, newUsername, counterValue, startBackend } from './fixtures';
 
 test('the SPA runs under its Content-Security-Policy', async ({ page, server }) => {
   const response = await page.goto(server.url + '/notes');
@@ -65,8 +62,7 @@ test('a site not named cannot frame the SPA', async ({ context, server }) => {
 
 test('a site named with --frame-ancestor frames the SPA, cookies blocked and all', async ({ context }) => {
   const site = await framingSite();
-  const dataDir = mkdtempSync(join(tmpdir(), 'cookieless-data-'));
-  const server = await new Server(dataDir, ['--frame-ancestor', site.origin]).start();
+  const { backend: server, dispose } = await startBackend(['--frame-ancestor', site.origin]);
   try {
     const page = await context.newPage();
     site.frame(server.url);
@@ -76,8 +72,7 @@ test('a site named with --frame-ancestor frames the SPA, cookies blocked and all
     await app.getByRole('button', { name: 'Increment' }).click();
     await expect(app.getByRole('status', { name: 'Value' })).toHaveText('1');
   } finally {
-    await server.stop();
+    await dispose();
     site.close();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 });

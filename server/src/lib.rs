@@ -152,9 +152,11 @@ impl App {
             .route("/api", any(api::not_found))
             .route("/api/{*rest}", any(api::not_found))
             .with_state(state);
-        if config.metrics_addr.is_none() {
-            router = router.merge(metrics::router());
-        }
+        router = match config.metrics_addr {
+            None => router.merge(metrics::router()),
+            // Served apart: not here, not even by the SPA's fallback.
+            Some(_) => router.route("/metrics", any(api::not_found)),
+        };
         let page = match &config.static_dir {
             Some(dir) => {
                 let index = dir.join("index.html");
