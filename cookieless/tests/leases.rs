@@ -55,10 +55,19 @@ struct Held {
 }
 
 async fn held(url: &str, second_layer: impl FnOnce(SessionLayer) -> SessionLayer) -> Held {
+    held_by(url, |store| store, second_layer).await
+}
+
+/// [`held`], with the first instance's store as `first_store` makes it.
+async fn held_by(
+    url: &str,
+    first_store: impl FnOnce(RedisStore) -> RedisStore,
+    second_layer: impl FnOnce(SessionLayer) -> SessionLayer,
+) -> Held {
     let prefix = prefix();
     let gate = Gate::default();
     let first = instance(
-        SessionLayer::new(store(url, &prefix).await),
+        SessionLayer::new(first_store(store(url, &prefix).await)),
         Some(gate.clone()),
     )
     .await;
@@ -134,22 +143,31 @@ async fn fifty_increments_over_two_instances_end_at_fifty(url: &str) {
 }
 
 async fn a_request_waits_while_another_instance_holds_its_session(url: &str) {
+    let held = held(url, |layer| layer).await;
+    waits_then_both_land(
+        held,
+        Duration::from_millis(300),
+        "the second instance did not wait",
+    )
+    .await;
+}
+
+/// Sends a write to the second instance while the first holds the session, checks it is still
+/// waiting after `pause`, then lets the first go: both land, in turn.
+async fn waits_then_both_land(held: Held, pause: Duration, not_waiting: &str) {
     let Held {
         first,
         second,
         token,
         gate,
         slow,
-    } = held(url, |layer| layer).await;
+    } = held;
     let waiting = {
         let token = token.clone();
         tokio::spawn(async move { second.send("POST", "/set/b", Some(&token)).await })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        !waiting.is_finished(),
-        "the second instance did not wait for the session"
-    );
+    tokio::time::sleep(pause).await;
+    assert!(!waiting.is_finished(), "{not_waiting}");
     gate.open();
     assert_eq!(slow.await.unwrap().status, StatusCode::NO_CONTENT);
     assert_eq!(waiting.await.unwrap().status, StatusCode::NO_CONTENT);
@@ -315,36 +333,18 @@ async fn a_request_whose_lease_ran_out_waits_for_the_new_holder_and_replays(url:
 }
 
 async fn a_long_request_keeps_its_lease_past_the_deadline(url: &str) {
-    let prefix = prefix();
     let deadline = Duration::from_millis(300);
-    let gate = Gate::default();
-    let first = instance(
-        SessionLayer::new(store(url, &prefix).await.with_lease_deadline(deadline)),
-        Some(gate.clone()),
+    let held = held_by(
+        url,
+        |store| store.with_lease_deadline(deadline),
+        |layer| layer,
     )
     .await;
-    let second = instance(SessionLayer::new(store(url, &prefix).await), None).await;
-    let token = first.send("POST", "/counter", None).await.token();
-    let slow = {
-        let (first, token) = (first.clone(), token.clone());
-        tokio::spawn(async move { first.send("POST", "/set-later/a", Some(&token)).await })
-    };
-    gate.loaded().await;
-    let waiting = {
-        let token = token.clone();
-        tokio::spawn(async move { second.send("POST", "/set/b", Some(&token)).await })
-    };
     // Four deadlines: the lease lives only because the first instance keeps renewing it.
-    tokio::time::sleep(deadline * 4).await;
-    assert!(
-        !waiting.is_finished(),
-        "another instance got in while a long request held the session"
-    );
-    gate.open();
-    assert_eq!(slow.await.unwrap().status, StatusCode::NO_CONTENT);
-    assert_eq!(waiting.await.unwrap().status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        first.send("GET", "/keys", Some(&token)).await.body,
-        json!(["a", "b", "counter"])
-    );
+    waits_then_both_land(
+        held,
+        deadline * 4,
+        "another instance got in while a long request held the session",
+    )
+    .await;
 }
