@@ -118,16 +118,16 @@ async fn end_replaced(
     state: &SessionState,
     previous: &Stored,
 ) -> Result<Saved, StoreError> {
-    let ended = match (state.lease(), config.store.leases()) {
-        (lease, Some(leases)) => {
+    let ended = match config.store.leases() {
+        Some(leases) => {
             // Without a lease of its own (leases turned off), under an id nobody holds: still
             // only at the version read, and never while another request holds the session.
-            let lease = lease.unwrap_or_else(LeaseId::generate);
+            let lease = state.lease().unwrap_or_else(LeaseId::generate);
             leases
                 .delete_leased(&previous.key, previous.version, lease)
                 .await?
         }
-        (_, None) => {
+        None => {
             config.store.delete(&previous.key).await?;
             Saved::Written
         }
@@ -249,9 +249,7 @@ async fn reload(
     state: &SessionState,
     key: &SessionKey,
 ) -> Result<Option<Record>, SessionError> {
-    let (Some(id), Some(leases), Some(wait)) =
-        (state.lease_id(), config.store.leases(), config.lease_wait)
-    else {
+    let (Some(id), Some((leases, wait))) = (state.lease_id(), config.leases()) else {
         return Ok(config.store.load(key).await?);
     };
     match leases.load_leased(key, id, wait).await? {
@@ -275,8 +273,12 @@ async fn save_under_lease(
     expected: u64,
 ) -> Result<Saved, StoreError> {
     let started = Instant::now();
-    let saved = match (state.lease(), config.store.leases()) {
-        (Some(lease), Some(leases)) => {
+    let saved = match config.store.leases() {
+        Some(leases) => {
+            // Holding no lease (a request that never used its session, or leases turned off):
+            // a holder id nobody has, so that the write is refused while any request holds the
+            // session, and releases nothing.
+            let lease = state.lease().unwrap_or_else(LeaseId::generate);
             let saved = leases
                 .save_leased(key, record, Some(expected), lease)
                 .await?;
@@ -285,15 +287,7 @@ async fn save_under_lease(
             }
             saved
         }
-        // Holding no lease (a request that never used its session, or leases turned off): a
-        // holder id nobody has, so that the write is refused while any request holds the
-        // session, and releases nothing.
-        (None, Some(leases)) => {
-            leases
-                .save_leased(key, record, Some(expected), LeaseId::generate())
-                .await?
-        }
-        (_, None) => config.store.save(key, record, Some(expected)).await?,
+        None => config.store.save(key, record, Some(expected)).await?,
     };
     config.metrics.store_call("save", started);
     config.metrics.saved(Save::of(saved));

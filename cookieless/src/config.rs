@@ -8,7 +8,7 @@ use crate::expiry::Expiry;
 use crate::locks::SessionLocks;
 use crate::metrics::Metrics;
 use crate::new_sessions::NewSessionBudget;
-use crate::session_store::SessionStore;
+use crate::session_store::{SessionLeases, SessionStore};
 
 /// The layer's settings and the lock table, shared by every request through one pointer.
 pub(crate) struct LayerConfig {
@@ -29,4 +29,12 @@ pub(crate) struct LayerConfig {
     /// layer takes them (`None`: it does not, and relies on the conditional write alone).
     pub(crate) lease_wait: Option<Duration>,
     pub(crate) metrics: Metrics,
+}
+
+impl LayerConfig {
+    /// The store's leases and how long a request waits for one, when the store has leases and
+    /// the layer takes them.
+    pub(crate) fn leases(&self) -> Option<(&dyn SessionLeases, Duration)> {
+        Some((self.store.leases()?, self.lease_wait?))
+    }
 }

@@ -22,9 +22,9 @@ pub(crate) struct SessionHold {
 }
 
 pub(crate) struct HeldLease {
-    pub(crate) store: Arc<dyn SessionStore>,
-    pub(crate) key: SessionKey,
-    pub(crate) id: LeaseId,
+    store: Arc<dyn SessionStore>,
+    key: SessionKey,
+    id: LeaseId,
     released: AtomicBool,
 }
 

@@ -69,26 +69,16 @@ end
 return {1, previous}
 ";
 
-/// Removes a session and its lease, publishing the release if someone waits for it.
-///
-/// KEYS: session, lease. ARGV: channel, the session key's hex. Returns the previous principal.
-const DELETE: &str = r"
-local previous = redis.call('HGET', KEYS[1], 'p') or ''
-local waiting = redis.call('HGET', KEYS[2], 'w')
-redis.call('DEL', KEYS[1], KEYS[2])
-if waiting then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
-return previous
-";
-
-/// Removes a session and its lease if the stored version is the expected one and no other
-/// holder has the lease, publishing the release if someone waits for it.
+/// Removes a session and its lease, publishing the release if someone waits for it; when given
+/// an expected version (`''`: any) and a holder (`''`: no lease), only if the stored version is
+/// that one and no other holder has the lease.
 ///
 /// KEYS: session, lease. ARGV: expected version, holder, channel, the session key's hex.
 /// Returns `{0, ''}` (refused) or `{1, previous principal}`.
-const DELETE_LEASED: &str = r"
+const DELETE: &str = r"
 local holder = redis.call('HGET', KEYS[2], 'h')
-if holder and holder ~= ARGV[2] then return {0, ''} end
-if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return {0, ''} end
+if ARGV[2] ~= '' and holder and holder ~= ARGV[2] then return {0, ''} end
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return {0, ''} end
 local previous = redis.call('HGET', KEYS[1], 'p') or ''
 local waiting = redis.call('HGET', KEYS[2], 'w')
 redis.call('DEL', KEYS[1], KEYS[2])
@@ -159,7 +149,6 @@ struct Scripts {
     load_leased: RedisScript,
     save: RedisScript,
     delete: RedisScript,
-    delete_leased: RedisScript,
     release: RedisScript,
     renew: RedisScript,
     index: RedisScript,
@@ -214,7 +203,6 @@ impl RedisStore {
                 load_leased: RedisScript::new(LOAD_LEASED),
                 save: RedisScript::new(SAVE),
                 delete: RedisScript::new(DELETE),
-                delete_leased: RedisScript::new(DELETE_LEASED),
                 release: RedisScript::new(RELEASE),
                 renew: RedisScript::new(RENEW),
                 index: RedisScript::new(INDEX),
@@ -320,6 +308,45 @@ impl RedisStore {
             self.leases.forget(key, lease);
         }
         if let Some(previous) = previous.filter(|p| !p.is_empty() && p != principal) {
+            self.unindex(&previous, &hex).await;
+        }
+        Ok(Saved::Written)
+    }
+
+    /// Removes a session and its lease, and its entry in its principal's index; given `fence`
+    /// (the version read and the caller's lease), only at that version and while nobody else
+    /// holds the lease.
+    async fn remove(
+        &self,
+        key: &SessionKey,
+        fence: Option<(u64, LeaseId)>,
+    ) -> Result<Saved, StoreError> {
+        let mut connection = self.pool.get();
+        let hex = key.to_hex();
+        let mut invocation = self.scripts.delete.key(self.key(key));
+        invocation
+            .key(self.lease_key(key))
+            .arg(
+                fence
+                    .map(|(expected, _)| expected.to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(
+                fence
+                    .map(|(_, lease)| lease.to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(self.channel())
+            .arg(&hex);
+        let (removed, previous): (i64, String) = self
+            .bounded(invocation.invoke_async(&mut connection))
+            .await?;
+        if removed != 1 {
+            return Ok(Saved::Conflict);
+        }
+        // The lease went with the session, whoever held it.
+        self.leases.held().remove(key);
+        if !previous.is_empty() {
             self.unindex(&previous, &hex).await;
         }
         Ok(Saved::Written)
@@ -607,20 +634,7 @@ impl SessionStore for RedisStore {
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
-        let mut connection = self.pool.get();
-        let hex = key.to_hex();
-        let mut invocation = self.scripts.delete.key(self.key(key));
-        invocation
-            .key(self.lease_key(key))
-            .arg(self.channel())
-            .arg(&hex);
-        let previous: String = self
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
-        self.leases.held().remove(key);
-        if !previous.is_empty() {
-            self.unindex(&previous, &hex).await;
-        }
+        self.remove(key, None).await?;
         Ok(())
     }
 
@@ -704,26 +718,7 @@ impl SessionLeases for RedisStore {
         expected: u64,
         lease: LeaseId,
     ) -> Result<Saved, StoreError> {
-        let mut connection = self.pool.get();
-        let hex = key.to_hex();
-        let mut invocation = self.scripts.delete_leased.key(self.key(key));
-        invocation
-            .key(self.lease_key(key))
-            .arg(expected.to_string())
-            .arg(lease.to_string())
-            .arg(self.channel())
-            .arg(&hex);
-        let (deleted, previous): (i64, String) = self
-            .bounded(invocation.invoke_async(&mut connection))
-            .await?;
-        if deleted != 1 {
-            return Ok(Saved::Conflict);
-        }
-        self.leases.forget(key, lease);
-        if !previous.is_empty() {
-            self.unindex(&previous, &hex).await;
-        }
-        Ok(Saved::Written)
+        self.remove(key, Some((expected, lease))).await
     }
 
     async fn release(&self, key: &SessionKey, lease: LeaseId) -> Result<(), StoreError> {

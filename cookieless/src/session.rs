@@ -440,8 +440,8 @@ impl Session {
         let config = &self.inner.config;
         let key = token.key();
         let waited = Instant::now();
-        let (hold, record, started) = match (config.store.leases(), config.lease_wait) {
-            (Some(leases), Some(wait)) => {
+        let (hold, record, started) = match config.leases() {
+            Some((leases, wait)) => {
                 let Ok(lock) = tokio::time::timeout(wait, config.locks.lock(key)).await else {
                     config.metrics.loaded(Load::Busy);
                     return Err(SessionError::Busy { retry_after: wait });
@@ -464,7 +464,7 @@ impl Session {
                     }
                 }
             }
-            _ => {
+            None => {
                 let lock = config.locks.lock(key).await;
                 let started = Instant::now();
                 let record = config.store.load(&key).await?;
@@ -485,7 +485,7 @@ impl Session {
             return Ok(SessionState::new());
         };
         let config = &self.inner.config;
-        if config.store.leases().is_none() || config.lease_wait.is_none() {
+        if config.leases().is_none() {
             return self.load().await;
         }
         let started = Instant::now();
