@@ -29,6 +29,7 @@ fn record(version: u64) -> Record {
         data: data.into(),
         principal: None,
         user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) bench".into()),
+        rotated: false,
     }
 }
 

@@ -108,27 +108,42 @@ async fn create(
         None => config.metrics.created(),
     }
     end_sessions_over_cap(config, state, &token.key()).await;
-    Ok(Outcome::Set(token))
+    Ok(Outcome::Set(token, record.expires))
 }
 
 /// Ends the session a rotation replaces: under the request's lease if it holds one, only if
-/// nobody wrote it or took the lease since it was read.
+/// nobody wrote it or took the lease since it was read. A rotation leaves a tombstone under the
+/// old token for the grace window, so that requests sent with it meanwhile are told to retry
+/// (`409`) rather than losing their writes; a logout (`destroy`) leaves nothing.
 async fn end_replaced(
     config: &LayerConfig,
     state: &SessionState,
     previous: &Stored,
 ) -> Result<Saved, StoreError> {
-    let ended = match config.store.leases() {
-        Some(leases) => {
+    let grace = config.expiry.rotation_grace;
+    let tombstone = (!state.destroyed() && !grace.is_zero()).then(|| {
+        let now = config.clock.now();
+        let expires = now.saturating_add(u64::try_from(grace.as_millis()).unwrap_or(u64::MAX));
+        Record::tombstone(previous.version + 1, now, expires)
+    });
+    let (key, version) = (&previous.key, previous.version);
+    let ended = match (config.store.leases(), &tombstone) {
+        (Some(leases), tombstone) => {
             // Without a lease of its own (leases turned off), under an id nobody holds: still
             // only at the version read, and never while another request holds the session.
             let lease = state.lease().unwrap_or_else(LeaseId::generate);
-            leases
-                .delete_leased(&previous.key, previous.version, lease)
-                .await?
+            match tombstone {
+                Some(tombstone) => {
+                    leases
+                        .save_leased(key, tombstone, Some(version), lease)
+                        .await?
+                }
+                None => leases.delete_leased(key, version, lease).await?,
+            }
         }
-        None => {
-            config.store.delete(&previous.key).await?;
+        (None, Some(tombstone)) => config.store.save(key, tombstone, Some(version)).await?,
+        (None, None) => {
+            config.store.delete(key).await?;
             Saved::Written
         }
     };
@@ -189,11 +204,15 @@ async fn touch(config: &LayerConfig, state: &SessionState, stored: &Stored) -> O
     );
     // A lost refresh only shortens the idle deadline by the touch interval, so a failure here
     // must not fail a request that read its session successfully.
-    if let Err(error) = save_under_lease(config, state, &stored.key, &record, stored.version).await
-    {
-        tracing::warn!(%error, "could not refresh a session's last use");
+    match save_under_lease(config, state, &stored.key, &record, stored.version).await {
+        Ok(Saved::Written) => Outcome::Set(stored.token.clone(), record.expires),
+        // Another request holds or wrote the session; the deadline as read still stands.
+        Ok(Saved::Conflict) => Outcome::Set(stored.token.clone(), stored.expires),
+        Err(error) => {
+            tracing::warn!(%error, "could not refresh a session's last use");
+            Outcome::Set(stored.token.clone(), stored.expires)
+        }
     }
-    Outcome::Set(stored.token.clone())
 }
 
 /// Writes the request's changes back under the session's own token; if another process wrote
@@ -215,7 +234,7 @@ async fn update(
         let record = new_record(config, version + 1, created, now, data, identity.clone());
         if save_under_lease(config, state, key, &record, version).await? == Saved::Written {
             end_sessions_over_cap(config, state, key).await;
-            return Ok(Outcome::Set(stored.token.clone()));
+            return Ok(Outcome::Set(stored.token.clone(), record.expires));
         }
         // Another request wrote or ended the session since it was read: one on an instance that
         // takes no leases, or one that took the session after this request's lease ran out. The
@@ -340,6 +359,7 @@ fn new_record(
         data,
         principal: identity.principal,
         user_agent: identity.user_agent,
+        rotated: false,
     }
 }
 

@@ -6,9 +6,11 @@ use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::finish::X_SESSION_EXPIRES;
 use crate::request_header::X_SESSION;
 
-/// Lets exactly the listed origins send `X-Session` and read it back from responses.
+/// Lets exactly the listed origins send `X-Session` and read it (and `X-Session-Expires`) back
+/// from responses.
 ///
 /// A browser hides response headers from cross-origin scripts unless they are exposed, and refuses
 /// to send a custom request header unless the preflight allows it, so both are needed. Origins are
@@ -41,7 +43,7 @@ pub fn cors_layer(origins: impl IntoIterator<Item = HeaderValue>) -> CorsLayer {
             Method::DELETE,
         ])
         .allow_headers([X_SESSION.clone(), CONTENT_TYPE, ACCEPT])
-        .expose_headers([X_SESSION.clone()])
+        .expose_headers([X_SESSION.clone(), X_SESSION_EXPIRES.clone()])
         // Without it, browsers send a preflight before every call with the header.
         .max_age(Duration::from_secs(600))
 }

@@ -1,7 +1,7 @@
 //! What the end of a request must do with its session: a pure function of the state, the token
 //! the request presented and the expiry, so that every rule can be checked without a store.
 
-use crate::expiry::Expiry;
+use crate::expiry::{Expiry, Millis};
 use crate::request_header::Presented;
 use crate::state::{SessionState, Stored};
 use crate::token::Token;
@@ -11,8 +11,9 @@ use crate::token::Token;
 pub(crate) enum Outcome {
     /// No `X-Session` header: the client keeps what it has.
     Leave,
-    /// The client must use this token from now on.
-    Set(Token),
+    /// The client must use this token from now on; the session dies at the given moment unless
+    /// it is used again.
+    Set(Token, Millis),
     /// The client must forget its token.
     Clear,
 }
@@ -57,7 +58,7 @@ pub(crate) fn decide(state: &SessionState, presented: &Presented, expiry: &Expir
     } else if touch_due(stored, expiry, state.principal().is_some()) {
         Decision::Touch
     } else {
-        Decision::Nothing(Outcome::Set(stored.token.clone()))
+        Decision::Nothing(Outcome::Set(stored.token.clone(), stored.expires))
     }
 }
 
@@ -65,7 +66,7 @@ pub(crate) fn decide(state: &SessionState, presented: &Presented, expiry: &Expir
 /// forget whatever token the client sent.
 pub(crate) fn answer_unchanged(live: Option<&Stored>, presented: &Presented) -> Outcome {
     match (live, presented) {
-        (Some(stored), _) => Outcome::Set(stored.token.clone()),
+        (Some(stored), _) => Outcome::Set(stored.token.clone(), stored.expires),
         (None, Presented::Nothing) => Outcome::Leave,
         (None, Presented::Malformed | Presented::Token(_)) => Outcome::Clear,
     }
@@ -100,6 +101,7 @@ mod tests {
             created: 0,
             last_seen,
             read_at,
+            expires: u64::MAX,
         };
         let record = Record {
             version: 3,
@@ -109,6 +111,7 @@ mod tests {
             data: Arc::new([("counter", json!(1))].into_iter().collect()),
             principal: None,
             user_agent: None,
+            rotated: false,
         };
         SessionState::loaded(Some(SessionHold::new(lock, None)), stored, record)
     }
@@ -153,7 +156,7 @@ mod tests {
         let fresh = stored_state(&token, 0, MINUTE - 1);
         assert_eq!(
             decide(&fresh, &presented, &expiry),
-            Decision::Nothing(Outcome::Set(token.clone()))
+            Decision::Nothing(Outcome::Set(token.clone(), u64::MAX))
         );
         let stale = stored_state(&token, 0, MINUTE);
         assert_eq!(decide(&stale, &presented, &expiry), Decision::Touch);
@@ -200,7 +203,7 @@ mod tests {
         let _ = refused.insert("blob", json!("x".repeat(100)), 16);
         assert_eq!(
             decide(&refused, &presented, &expiry),
-            Decision::Refuse(Outcome::Set(token.clone()))
+            Decision::Refuse(Outcome::Set(token.clone(), u64::MAX))
         );
         let mut refused_new = SessionState::new();
         let _ = refused_new.insert("blob", json!("x".repeat(100)), 16);

@@ -62,6 +62,12 @@ pub enum SessionError {
         /// How long until the client's budget allows another session.
         retry_after: Duration,
     },
+    /// The request carried a token that a rotation (a login, say) retired moments ago, within
+    /// [`Expiry::rotation_grace`](crate::Expiry::rotation_grace): it was sent before its client
+    /// learned the new token (409, `{"detail", "code": "session_rotated"}`, no `X-Session`).
+    /// Nothing of the request is saved; a client retries it with the token it holds now.
+    #[error("the session's token was replaced by a rotation; retry with the new token")]
+    Rotated,
     /// The handler was reached without going through a [`SessionLayer`](crate::SessionLayer)
     /// (500): a mistake in how the app is assembled.
     #[error("no session layer is installed in front of this handler")]
@@ -77,6 +83,7 @@ impl SessionError {
             }
             SessionError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             SessionError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            SessionError::Rotated => StatusCode::CONFLICT,
             SessionError::Value(_) | SessionError::MissingLayer => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -102,6 +109,13 @@ impl IntoResponse for SessionError {
                 "Too many new sessions from your address. Try again in {} seconds.",
                 retry_after_secs(*retry_after)
             ),
+            SessionError::Rotated => {
+                return json_error_with_code(
+                    status,
+                    "This request was sent with a session token that was just replaced. Send it again with the new one.",
+                    SESSION_ROTATED,
+                );
+            }
             other => other.to_string(),
         };
         let mut response = json_error(status, &detail);
@@ -121,10 +135,26 @@ fn retry_after_secs(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
+/// The `code` of the answer to a request sent with a token a rotation retired
+/// ([`SessionError::Rotated`]), for clients to recognise it by.
+pub const SESSION_ROTATED: &str = "session_rotated";
+
 /// The body of every answer the library gives by itself: `{"detail": "..."}`.
 pub(crate) fn json_error(status: StatusCode, detail: &str) -> Response {
-    let body = serde_json::json!({ "detail": detail }).to_string();
-    let mut response = (status, body).into_response();
+    json_body(status, serde_json::json!({ "detail": detail }))
+}
+
+/// `{"detail": "...", "code": "..."}`, for an answer a client must tell apart from others with
+/// the same status.
+fn json_error_with_code(status: StatusCode, detail: &str, code: &str) -> Response {
+    json_body(
+        status,
+        serde_json::json!({ "detail": detail, "code": code }),
+    )
+}
+
+fn json_body(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

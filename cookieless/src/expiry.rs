@@ -13,6 +13,34 @@ pub fn now_millis() -> Millis {
         .map_or(0, |d| d.as_millis() as Millis)
 }
 
+/// `millis` as an RFC 3339 timestamp in UTC, to the second (rounded down), as
+/// `X-Session-Expires` gives it; past the year 9999 it says the last second of that year.
+pub(crate) fn rfc3339(millis: Millis) -> String {
+    // 9999-12-31T23:59:59Z.
+    const LAST: u64 = 253_402_300_799;
+    let seconds = (millis / 1_000).min(LAST);
+    let (days, of_day) = (seconds / 86_400, seconds % 86_400);
+    // Howard Hinnant's days-to-civil conversion, for days since 1970-01-01 that are never negative.
+    let shifted = days + 719_468;
+    let (era, of_era) = (shifted / 146_097, shifted % 146_097);
+    let year_of_era = (of_era - of_era / 1_460 + of_era / 36_524 - of_era / 146_096) / 365;
+    let day_of_year = of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        of_day / 3_600,
+        of_day / 60 % 60,
+        of_day % 60
+    )
+}
+
 /// How long a session lives: it dies at the earlier of its idle and absolute deadlines. A session
 /// with no principal (nobody logged in) has an idle timeout of its own, shorter by default, so
 /// that sessions begun by a flood of anonymous requests leave the store soon.
@@ -27,6 +55,7 @@ pub fn now_millis() -> Millis {
 /// };
 /// assert_eq!(expiry.absolute, Duration::from_secs(30 * 24 * 60 * 60));
 /// assert_eq!(expiry.anonymous_idle, Duration::from_secs(24 * 60 * 60));
+/// assert_eq!(expiry.rotation_grace, Duration::from_secs(30));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expiry {
@@ -36,6 +65,11 @@ pub struct Expiry {
     pub anonymous_idle: Duration,
     /// A session this old is dead, however busy it has been.
     pub absolute: Duration,
+    /// How long a token that a rotation (a login) retired is still recognised, so that a request
+    /// sent with it while the rotation was under way is answered `409` (`session_rotated`), which
+    /// a client retries with the new token, rather than treated as unknown. Zero turns it off.
+    /// The old token never leads to the new session.
+    pub rotation_grace: Duration,
 }
 
 impl Default for Expiry {
@@ -44,6 +78,7 @@ impl Default for Expiry {
             idle: Duration::from_secs(14 * 24 * 60 * 60),
             anonymous_idle: Duration::from_secs(24 * 60 * 60),
             absolute: Duration::from_secs(30 * 24 * 60 * 60),
+            rotation_grace: Duration::from_secs(30),
         }
     }
 }
@@ -78,6 +113,7 @@ impl Expiry {
     ///     idle: Duration::from_millis(100),
     ///     anonymous_idle: Duration::from_millis(10),
     ///     absolute: Duration::from_millis(1_000),
+    ///     ..Expiry::default()
     /// };
     /// assert_eq!(expiry.deadline(0, 0, true), 100);
     /// assert_eq!(expiry.deadline(0, 0, false), 10);
@@ -114,6 +150,7 @@ mod tests {
             idle: Duration::from_millis(100),
             anonymous_idle: Duration::from_millis(10),
             absolute: Duration::from_millis(1_000),
+            ..Expiry::default()
         };
         assert_eq!(expiry.deadline(0, 0, true), 100);
         assert_eq!(expiry.deadline(0, 950, true), 1_000);
@@ -127,8 +164,18 @@ mod tests {
             idle: Duration::from_millis(100),
             anonymous_idle: Duration::from_millis(500),
             absolute: Duration::from_millis(1_000),
+            ..Expiry::default()
         };
         assert_eq!(expiry.deadline(0, 0, false), 100);
+    }
+
+    #[test]
+    fn timestamps_are_rfc_3339_in_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400_999), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_796_244_332_000), "2026-12-02T20:45:32Z");
+        assert_eq!(rfc3339(4_102_444_799_000), "2099-12-31T23:59:59Z");
+        assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59Z");
     }
 
     #[test]
@@ -139,6 +186,7 @@ mod tests {
             idle: Duration::from_secs(2),
             anonymous_idle: Duration::from_secs(1),
             absolute: Duration::from_secs(10),
+            ..Expiry::default()
         };
         assert_eq!(short.touch_interval(true), 125);
         assert_eq!(short.touch_interval(false), 62);

@@ -7,10 +7,12 @@ use std::pin::Pin;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::header::CACHE_CONTROL;
-use http::HeaderValue;
+use http::{HeaderName, HeaderValue};
 
 use crate::commit::{commit, Newcomer};
 use crate::decide::{answer_unchanged, decide, Decision, Outcome};
+use crate::error::SessionError;
+use crate::expiry::rfc3339;
 use crate::lazy_state::StillLoading;
 use crate::request_header::{Presented, X_SESSION};
 use crate::session::Session;
@@ -53,6 +55,11 @@ pub(crate) fn finish(session: &Session, mut response: Response<Body>) -> Finish 
 }
 
 fn finish_with(session: &Session, state: Option<SessionState>, response: Response<Body>) -> Finish {
+    if session.presented_rotated() && state.is_none() {
+        // The handler met the retired token when it first used its session; whatever it made of
+        // that, the client must send the request again with its new token.
+        return Finish::Now(SessionError::Rotated.into_response());
+    }
     if response.status().is_server_error() {
         // The handler failed, so its changes are not trusted; the client keeps its token.
         return Finish::Now(response);
@@ -66,6 +73,9 @@ fn finish_with(session: &Session, state: Option<SessionState>, response: Respons
             return Finish::Later(Box::pin(async move {
                 match session.peek().await {
                     Ok(state) => finish_with(&session, Some(state), response).answer().await,
+                    // A retired token, in a request that never needed its session: the answer
+                    // stands, and says nothing about the token.
+                    Err(SessionError::Rotated) => response,
                     // The handler's answer stands; the client keeps its token.
                     Err(error) => {
                         tracing::warn!(%error, "could not check the token of a request that never used its session");
@@ -103,14 +113,25 @@ fn finish_with(session: &Session, state: Option<SessionState>, response: Respons
     }
 }
 
-/// Tells the client what became of its token.
+/// The response header that says when the session of the token in `X-Session` dies unless it is
+/// used again (the earlier of its idle and absolute deadlines), as an RFC 3339 timestamp in UTC.
+pub static X_SESSION_EXPIRES: HeaderName = HeaderName::from_static("x-session-expires");
+
+/// Tells the client what became of its token, and when a live one dies.
 pub(crate) fn stamp(mut response: Response<Body>, outcome: Outcome) -> Response<Body> {
+    let headers = response.headers_mut();
+    headers.remove(&X_SESSION_EXPIRES);
     let value = match outcome {
         Outcome::Leave => return response,
-        Outcome::Set(token) => token.header_value(),
+        Outcome::Set(token, expires) => {
+            // Only ASCII digits and punctuation.
+            if let Ok(expires) = HeaderValue::from_str(&rfc3339(expires)) {
+                headers.insert(X_SESSION_EXPIRES.clone(), expires);
+            }
+            token.header_value()
+        }
         Outcome::Clear => HeaderValue::from_static(""),
     };
-    let headers = response.headers_mut();
     headers.insert(X_SESSION.clone(), value);
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response

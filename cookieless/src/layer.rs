@@ -105,7 +105,8 @@ impl SessionLayer {
     }
 
     /// Sets the idle and absolute timeouts (default: 2 weeks idle, 1 day idle for a session
-    /// nobody is logged in to, 30 days absolute).
+    /// nobody is logged in to, 30 days absolute) and the grace window of a rotated token (default
+    /// 30 seconds).
     ///
     /// ```
     /// use std::time::Duration;
@@ -115,6 +116,7 @@ impl SessionLayer {
     ///     idle: Duration::from_secs(30 * 60),
     ///     anonymous_idle: Duration::from_secs(10 * 60),
     ///     absolute: Duration::from_secs(12 * 60 * 60),
+    ///     rotation_grace: Duration::from_secs(10),
     /// });
     /// ```
     pub fn with_expiry(mut self, expiry: Expiry) -> Self {
@@ -321,20 +323,22 @@ where
             }
         };
         let user_agent = request.headers().get(http::header::USER_AGENT).cloned();
+        let load_first = writes && matches!(presented, Presented::Token(_));
         let session = Session::new(self.config.clone(), presented, user_agent, charge);
         request.extensions_mut().insert(session.clone());
 
         // The clone may not be ready; the instance that `poll_ready` prepared is the one to call.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
-        if writes && matches!(charge, Charge::Due(_)) {
-            // A write with a token, under a budget: whether it begins a session is known only
-            // once the session is loaded, and must be settled before the handler runs.
+        if load_first {
+            // A write with a token: whether its token was retired by a rotation, and (under a
+            // budget) whether it begins a session, are known only once the session is loaded,
+            // and must be settled before the handler runs.
             let checked = session.clone();
             return SessionFuture {
                 step: Step::Checking {
                     check: Box::pin(async move {
-                        match checked.charge_before_handler().await {
+                        match checked.load_before_handler().await {
                             Ok(()) => Ok(inner.call(request)),
                             // Refused for its dead token, which the client should forget.
                             Err(error @ SessionError::RateLimited { .. }) => {

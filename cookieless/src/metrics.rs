@@ -24,6 +24,8 @@ pub(crate) enum Load {
     Hit,
     Miss,
     Busy,
+    /// A token a rotation retired, still in its grace window.
+    Rotated,
 }
 
 #[derive(Clone, Copy)]
@@ -85,6 +87,7 @@ impl Metrics {
             Load::Hit => "hit",
             Load::Miss => "miss",
             Load::Busy => "busy",
+            Load::Rotated => "rotated",
         };
         self.count("cookieless_loads_total", Some(("outcome", outcome)));
     }

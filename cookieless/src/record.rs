@@ -34,9 +34,37 @@ pub struct Record {
     /// The browser or app that began the session, as its `User-Agent` said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<Arc<str>>,
+    /// A tombstone: the session moved to a new token (a login rotated it), and this record, with
+    /// no values and no principal, only says so until `expires`, the end of the rotation's grace
+    /// window (`Expiry::rotation_grace`). It never names the new token.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rotated: bool,
 }
 
 impl Record {
+    /// The tombstone a rotation leaves under the token it retired: version `version`, dead at
+    /// `expires`.
+    ///
+    /// ```
+    /// use cookieless::store::Record;
+    ///
+    /// let tombstone = Record::tombstone(4, 1_000, 31_000);
+    /// assert!(tombstone.rotated && tombstone.data.is_empty() && tombstone.principal.is_none());
+    /// assert!(!tombstone.is_expired(30_999));
+    /// ```
+    pub fn tombstone(version: u64, now: Millis, expires: Millis) -> Self {
+        Record {
+            version,
+            created: now,
+            last_seen: now,
+            expires,
+            data: Arc::default(),
+            principal: None,
+            user_agent: None,
+            rotated: true,
+        }
+    }
+
     /// Whether the session is dead at `now`.
     pub fn is_expired(&self, now: Millis) -> bool {
         self.expires <= now
@@ -129,6 +157,7 @@ mod tests {
             data: Arc::new(data),
             principal: Some("ada".into()),
             user_agent: None,
+            rotated: false,
         };
         let bytes = record.encode();
         assert_eq!(Record::encoded_expiry(&bytes), Some(30));

@@ -102,6 +102,7 @@ mod tests {
             data: Arc::new(Data::new()),
             principal: None,
             user_agent: None,
+            rotated: false,
         }
     }
 

@@ -60,6 +60,8 @@ struct Inner {
     charge: Charge,
     /// Set once the layer charged a request whose token turned out dead, before its handler ran.
     paid_before_handler: AtomicBool,
+    /// Set once the request's token turned out to be one a rotation retired in its grace window.
+    presented_rotated: AtomicBool,
     state: LazyState<SessionState>,
 }
 
@@ -95,6 +97,7 @@ impl Session {
                 user_agent,
                 charge,
                 paid_before_handler: AtomicBool::new(false),
+                presented_rotated: AtomicBool::new(false),
                 state: LazyState::new(),
             }),
         }
@@ -381,18 +384,19 @@ impl Session {
         }
     }
 
-    /// Loads the session, and if the request's token turns out dead (so that what the handler
-    /// writes would begin a session), takes one from the client's budget now, before the handler
-    /// runs: a made-up token must not let a handler's other work (an account made, a hash
+    /// Loads the session of a request that may write, before its handler runs. A token a rotation
+    /// retired fails here ([`SessionError::Rotated`]), so that none of the handler's work happens
+    /// and the client can send the request again with its new token. And if the token turns out
+    /// dead (so that what the handler writes would begin a session), takes one from the client's
+    /// budget now: a made-up token must not let a handler's other work (an account made, a hash
     /// computed) through a spent budget.
-    pub(crate) async fn charge_before_handler(&self) -> Result<(), SessionError> {
-        let Charge::Due(client) = self.inner.charge else {
-            return Ok(());
-        };
-        let Some(budget) = &self.inner.config.new_sessions else {
-            return Ok(());
-        };
+    pub(crate) async fn load_before_handler(&self) -> Result<(), SessionError> {
         let live = self.with_loaded(|state| state.stored().is_some()).await?;
+        let (Charge::Due(client), Some(budget)) =
+            (self.inner.charge, &self.inner.config.new_sessions)
+        else {
+            return Ok(());
+        };
         if !live {
             budget.charge(client)?;
             self.inner
@@ -400,6 +404,11 @@ impl Session {
                 .store(true, Ordering::Relaxed);
         }
         Ok(())
+    }
+
+    /// Whether the request's token is one a rotation retired, still in its grace window.
+    pub(crate) fn presented_rotated(&self) -> bool {
+        self.inner.presented_rotated.load(Ordering::Relaxed)
     }
 
     pub(crate) fn request_user_agent(&self) -> Option<Arc<str>> {
@@ -513,9 +522,21 @@ impl Session {
             return Ok(SessionState::new());
         };
         let now = config.clock.now();
+        if record.rotated && !record.is_expired(now) {
+            config.metrics.loaded(Load::Rotated);
+            tracing::debug!(
+                event = "token_refused",
+                reason = "rotated",
+                "a token a rotation retired was refused"
+            );
+            self.inner.presented_rotated.store(true, Ordering::Relaxed);
+            return Err(SessionError::Rotated);
+        }
         if record.is_expired(now) {
             config.metrics.loaded(Load::Miss);
-            config.metrics.ended(Ended::Expired, 1);
+            if !record.rotated {
+                config.metrics.ended(Ended::Expired, 1);
+            }
             tracing::debug!(
                 event = "token_refused",
                 reason = "expired",
@@ -541,6 +562,7 @@ impl Session {
             created: record.created,
             last_seen: record.last_seen,
             read_at: now,
+            expires: record.expires,
         };
         Ok(SessionState::loaded(hold, stored, record))
     }

@@ -37,6 +37,8 @@ pub(crate) struct Stored {
     pub(crate) last_seen: Millis,
     /// When it was read and found live: the time this request saw it.
     pub(crate) read_at: Millis,
+    /// When it dies unless used again, as stored.
+    pub(crate) expires: Millis,
 }
 
 /// The session of one request, from its load to its commit.
@@ -47,6 +49,8 @@ pub(crate) struct SessionState {
     data: Arc<Data>,
     changed: BTreeSet<CompactString>,
     rotate: bool,
+    /// Set by `destroy`: the old token is ended, not rotated, so it leaves no tombstone.
+    destroyed: bool,
     refused: bool,
     principal: Option<Arc<str>>,
     principal_changed: bool,
@@ -63,6 +67,7 @@ impl SessionState {
             data: Arc::default(),
             changed: BTreeSet::new(),
             rotate: false,
+            destroyed: false,
             refused: false,
             principal: None,
             principal_changed: false,
@@ -81,6 +86,7 @@ impl SessionState {
             data: record.data,
             changed: BTreeSet::new(),
             rotate: false,
+            destroyed: false,
             refused: false,
             principal: record.principal,
             principal_changed: false,
@@ -134,6 +140,7 @@ impl SessionState {
         self.principal = None;
         self.principal_changed = true;
         self.rotate = true;
+        self.destroyed = true;
     }
 
     pub(crate) fn set_principal(&mut self, principal: Option<&str>) {
@@ -170,6 +177,11 @@ impl SessionState {
     /// Whether the data must move to a new token.
     pub(crate) fn rotating(&self) -> bool {
         self.rotate
+    }
+
+    /// Whether the stored session was ended (a logout), rather than moved to a new token.
+    pub(crate) fn destroyed(&self) -> bool {
+        self.destroyed
     }
 
     /// Whether an insert was refused for size, so that nothing is saved.

@@ -21,7 +21,10 @@ for_each_store_and_transport!(
     malformed_headers_are_never_looked_up,
     several_tokens_are_refused,
     oversized_headers_are_refused_with_431,
-    rotation_moves_the_data_and_kills_the_old_token,
+    rotation_moves_the_data_and_retires_the_old_token,
+    without_a_grace_window_rotation_kills_the_old_token_at_once,
+    a_logout_leaves_no_retired_token,
+    every_token_comes_with_the_moment_its_session_dies,
     destroy_kills_the_token_and_tells_the_client_to_forget_it,
     destroy_then_insert_starts_a_new_session,
     emptying_a_session_removes_it,
@@ -176,7 +179,7 @@ async fn oversized_headers_are_refused_with_431(fixture: Fixture, transport: Tra
     assert_eq!(fixture.store.loads(), 0);
 }
 
-async fn rotation_moves_the_data_and_kills_the_old_token(fixture: Fixture, transport: Transport) {
+async fn rotation_moves_the_data_and_retires_the_old_token(fixture: Fixture, transport: Transport) {
     let app = transport.serve(common::app(fixture.layer())).await;
     let old = app.send("POST", "/counter", None).await.token();
     let rotated = app.send("POST", "/rotate", Some(&old)).await;
@@ -187,11 +190,156 @@ async fn rotation_moves_the_data_and_kills_the_old_token(fixture: Fixture, trans
         app.send("GET", "/counter", Some(&new)).await.body,
         json!({"value": 1})
     );
+
+    // Within the grace window the old token is recognised as retired: a request sent with it
+    // (a write in flight during a login) is refused before its handler runs, and changes nothing.
+    for (method, path) in [
+        ("POST", "/counter"),
+        ("GET", "/counter"),
+        ("POST", "/rotate"),
+    ] {
+        let retired = app.send(method, path, Some(&old)).await;
+        assert_eq!(retired.status, StatusCode::CONFLICT, "{method} {path}");
+        assert_eq!(retired.body["code"], "session_rotated");
+        assert!(retired.body["detail"].is_string());
+        assert_eq!(retired.session(), None, "a 409 says nothing of the token");
+        assert!(!retired.headers.contains_key("x-session-expires"));
+    }
+    // A request that never uses its session is answered as usual, without a word on its token.
+    let untouched = app.send("GET", "/untouched", Some(&old)).await;
+    assert_eq!(untouched.status, StatusCode::OK);
+    assert_eq!(untouched.session(), None);
+    // The retry with the new token is applied once.
+    assert_eq!(
+        app.send("POST", "/counter", Some(&new)).await.body,
+        json!({"value": 2})
+    );
+    // What the old token's key holds says only that it was rotated: no values, no owner, and
+    // nothing that leads to the new token.
+    let old_key = Token::parse(old.as_bytes()).unwrap().key();
+    let tombstone = fixture.store.load(&old_key).await.unwrap().unwrap();
+    assert!(tombstone.rotated);
+    assert!(tombstone.data.is_empty() && tombstone.principal.is_none());
+    assert!(!String::from_utf8_lossy(&tombstone.encode()).contains(&new));
+
+    // After the window the old token is simply unknown.
+    fixture.clock.advance(Duration::from_secs(30));
+    let stale = app.send("GET", "/counter", Some(&old)).await;
+    assert_eq!(stale.body, json!({"value": 0}));
+    assert_eq!(stale.session(), Some(""));
+    assert!(fixture.store.load(&old_key).await.unwrap().is_none());
+    assert_eq!(
+        app.send("GET", "/counter", Some(&new)).await.body,
+        json!({"value": 2})
+    );
+}
+
+async fn without_a_grace_window_rotation_kills_the_old_token_at_once(
+    fixture: Fixture,
+    transport: Transport,
+) {
+    let expiry = Expiry {
+        rotation_grace: Duration::ZERO,
+        ..Expiry::default()
+    };
+    let app = transport
+        .serve(common::app(fixture.layer().with_expiry(expiry)))
+        .await;
+    let old = app.send("POST", "/counter", None).await.token();
+    let new = app.send("POST", "/rotate", Some(&old)).await.token();
     let stale = app.send("GET", "/counter", Some(&old)).await;
     assert_eq!(stale.body, json!({"value": 0}));
     assert_eq!(stale.session(), Some(""));
     let old_key = Token::parse(old.as_bytes()).unwrap().key();
     assert!(fixture.store.load(&old_key).await.unwrap().is_none());
+    assert_eq!(
+        app.send("GET", "/counter", Some(&new)).await.body,
+        json!({"value": 1})
+    );
+}
+
+async fn a_logout_leaves_no_retired_token(fixture: Fixture, transport: Transport) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let token = app.send("POST", "/counter", None).await.token();
+    let logged_in = app.send("POST", "/log-in/ada", Some(&token)).await.token();
+    app.send("POST", "/destroy", Some(&logged_in)).await;
+    let after = app.send("GET", "/counter", Some(&logged_in)).await;
+    assert_eq!(after.status, StatusCode::OK);
+    assert_eq!(after.session(), Some(""), "a logout is not a rotation");
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC timestamp as `X-Session-Expires` writes it.
+fn epoch_seconds(stamp: &str) -> u64 {
+    let (date, time) = stamp
+        .strip_suffix('Z')
+        .and_then(|stamp| stamp.split_once('T'))
+        .unwrap_or_else(|| panic!("not RFC 3339 in UTC: {stamp}"));
+    let numbers = |text: &str, separator| -> Vec<i64> {
+        text.split(separator)
+            .map(|part| part.parse().unwrap())
+            .collect()
+    };
+    let (ymd, hms) = (numbers(date, '-'), numbers(time, ':'));
+    // Days from civil, after Howard Hinnant.
+    let (year, month, day) = (ymd[0] - i64::from(ymd[1] <= 2), ymd[1], ymd[2]);
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    (days * 86_400 + hms[0] * 3_600 + hms[1] * 60 + hms[2]) as u64
+}
+
+async fn every_token_comes_with_the_moment_its_session_dies(
+    fixture: Fixture,
+    transport: Transport,
+) {
+    let expiry = Expiry {
+        idle: Duration::from_secs(3_600),
+        anonymous_idle: Duration::from_secs(600),
+        absolute: Duration::from_secs(5_400),
+        ..Expiry::default()
+    };
+    let app = transport
+        .serve(common::app(fixture.layer().with_expiry(expiry)))
+        .await;
+    let expires = |reply: &common::Reply| {
+        let header = reply.headers.get("x-session-expires");
+        epoch_seconds(
+            header
+                .expect("a token without its deadline")
+                .to_str()
+                .unwrap(),
+        )
+    };
+    let start = fixture.clock.now() / 1_000;
+    let first = app.send("POST", "/counter", None).await;
+    let token = first.token();
+    // Anonymous: the idle deadline of a visitor.
+    assert_eq!(expires(&first), start + 600);
+    let read = app.send("GET", "/counter", Some(&token)).await;
+    assert_eq!(expires(&read), start + 600);
+    let untouched = app.send("GET", "/untouched", Some(&token)).await;
+    assert_eq!(expires(&untouched), start + 600);
+
+    // Used again later, the idle deadline moves; a login moves it onto the longer timeout.
+    fixture.clock.advance(Duration::from_secs(300));
+    let written = app.send("POST", "/counter", Some(&token)).await;
+    assert_eq!(expires(&written), start + 900);
+    let logged_in = app.send("POST", "/log-in/ada", Some(&token)).await;
+    let member = logged_in.token();
+    assert_eq!(expires(&logged_in), start + 300 + 3_600);
+    // The absolute deadline counts from the rotation, and wins once it is the nearer one.
+    fixture.clock.advance(Duration::from_secs(3_000));
+    let late = app.send("POST", "/counter", Some(&member)).await;
+    assert_eq!(expires(&late), start + 300 + 5_400);
+
+    // No live token, no deadline.
+    let ended = app.send("POST", "/destroy", Some(&member)).await;
+    assert_eq!(ended.session(), Some(""));
+    assert!(!ended.headers.contains_key("x-session-expires"));
+    let nothing = app.send("GET", "/counter", None).await;
+    assert!(!nothing.headers.contains_key("x-session-expires"));
 }
 
 async fn destroy_kills_the_token_and_tells_the_client_to_forget_it(
@@ -304,6 +452,7 @@ fn short(idle_ms: u64, absolute_ms: u64) -> Expiry {
         idle: Duration::from_millis(idle_ms),
         anonymous_idle: Duration::from_millis(idle_ms),
         absolute: Duration::from_millis(absolute_ms),
+        ..Expiry::default()
     }
 }
 
@@ -622,10 +771,9 @@ async fn a_session_with_only_a_principal_is_kept(fixture: Fixture, transport: Tr
     let again = log_in_with(&app, &token, "ada").await;
     let listed = app.send("GET", "/sessions", Some(&again)).await.body;
     assert_eq!(listed.as_array().unwrap().len(), 1);
-    assert_eq!(
-        app.send("GET", "/counter", Some(&token)).await.session(),
-        Some("")
-    );
+    let retired = app.send("GET", "/counter", Some(&token)).await;
+    assert_eq!(retired.status, StatusCode::CONFLICT);
+    assert_eq!(retired.session(), None);
 }
 
 async fn log_in_with(app: &common::Target, token: &str, name: &str) -> String {
@@ -642,6 +790,7 @@ async fn anonymous_sessions_idle_out_sooner_than_logged_in_ones(
         idle: Duration::from_secs(60),
         anonymous_idle: Duration::from_millis(400),
         absolute: Duration::from_secs(600),
+        ..Expiry::default()
     };
     let app = transport
         .serve(common::app(fixture.layer().with_expiry(expiry)))

@@ -68,6 +68,11 @@ pub struct Config {
     #[arg(long, env = "COOKIELESS_ABSOLUTE_TIMEOUT", default_value = "30days", value_parser = positive_duration)]
     pub absolute_timeout: Duration,
 
+    /// How long a token that a login retired is still recognised, so that a request sent with it
+    /// meanwhile is answered 409 and retried by the client with the new token (`0s`: not at all).
+    #[arg(long, env = "COOKIELESS_ROTATION_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub rotation_grace: Duration,
+
     /// An origin allowed to call the API from the browser, e.g. `http://localhost:8080`
     /// (repeatable; in the environment, comma-separated). None: same origin only.
     #[arg(long = "cors-origin", env = "COOKIELESS_CORS_ORIGINS", value_delimiter = ',', value_parser = origin)]
@@ -206,6 +211,7 @@ mod tests {
         assert!(config.cors_origins.is_empty());
         assert!(config.static_dir.is_none());
         assert_eq!(config.anonymous_idle_timeout, Duration::from_secs(86_400));
+        assert_eq!(config.rotation_grace, Duration::from_secs(30));
         assert_eq!(config.new_sessions_per_minute, 60);
         assert_eq!(config.new_sessions_burst, 120);
         assert_eq!(config.client_ip_header, None);

@@ -104,6 +104,7 @@ impl App {
             idle: config.idle_timeout,
             anonymous_idle: config.anonymous_idle_timeout,
             absolute: config.absolute_timeout,
+            rotation_grace: config.rotation_grace,
         };
         let client_address = match &config.client_ip_header {
             Some(header) => {

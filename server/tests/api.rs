@@ -116,16 +116,16 @@ async fn registration_logs_in_rotates_and_keeps_anonymous_data(mut client: Clien
     );
     assert_eq!(client.get("/api/counter").await.body, json!({"value": 1}));
 
+    // Within the grace window the retired token is refused before any handler runs, and
+    // leads nowhere: the client is told to retry with the token it now holds.
     let mut stale = client.clone();
-    stale.token = Some(anonymous);
-    assert_eq!(
-        stale.get("/api/auth/me").await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        stale.token, None,
-        "the server must tell the client to forget a dead token"
-    );
+    stale.token = Some(anonymous.clone());
+    let reply = stale.post_empty("/api/counter/increment").await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.body["code"], "session_rotated");
+    assert_eq!(reply.session(), None, "a retired token gets no X-Session");
+    assert_eq!(stale.token, Some(anonymous));
+    assert_eq!(client.get("/api/counter").await.body, json!({"value": 1}));
 }
 
 async fn registration_validates_fields(mut client: Client) {
@@ -602,15 +602,15 @@ async fn a_new_password_ends_the_other_sessions(client: Client) {
         )
         .await;
     assert_eq!(changed.status, StatusCode::NO_CONTENT);
-    // The caller's own token is rotated: whoever copied it before the change is out too.
+    // The caller's own token is rotated: whoever copied it before the change is out too (told,
+    // within the grace window, that it was retired; never led to the new session).
     let after = changed.session().unwrap().to_string();
     assert_ne!(after, before);
     let mut copied = Client::new(&base);
     copied.token = Some(before);
-    assert_eq!(
-        copied.get("/api/auth/me").await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    let reply = copied.get("/api/auth/me").await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.body["code"], "session_rotated");
     assert_eq!(
         phone.get("/api/auth/me").await.status,
         StatusCode::UNAUTHORIZED

@@ -54,8 +54,9 @@ async fn two_instances_share_users_and_sessions() {
     );
     let mut stale = second.client();
     stale.token = anonymous;
-    assert_eq!(stale.get("/api/counter").await.body, json!({"value": 0}));
-    assert_eq!(stale.token, None);
+    let reply = stale.get("/api/counter").await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.body["code"], "session_rotated");
 
     // A logout on one kills the session on both.
     let token = ada.token.clone();

@@ -52,6 +52,7 @@ fn record(number: usize, now: u64) -> Record {
             "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chromium/156.0"
                 .into(),
         ),
+        rotated: false,
     }
 }
 

@@ -90,6 +90,7 @@ fn record(version: u64, expires: u64, counter: u64) -> Record {
         data: Arc::new(data),
         principal: None,
         user_agent: None,
+        rotated: false,
     }
 }
 
@@ -97,6 +98,7 @@ fn owned_by(principal: &str, version: u64, expires: u64) -> Record {
     Record {
         principal: Some(principal.into()),
         user_agent: Some("test".into()),
+        rotated: false,
         ..record(version, expires, 0)
     }
 }

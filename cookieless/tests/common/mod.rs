@@ -39,6 +39,7 @@ pub fn record(version: u64, expires: u64, counter: u64) -> Record {
         data: data.into(),
         principal: None,
         user_agent: None,
+        rotated: false,
     }
 }
 
