@@ -125,6 +125,7 @@ pub mod paths {
     pub const PASSWORD: &str = "/api/auth/password";
     pub const SESSIONS: &str = "/api/sessions";
     pub const REVOKE_OTHER_SESSIONS: &str = "/api/sessions/revoke-others";
+    pub const TOUCH_SESSION: &str = "/api/session/touch";
     pub const NOTES: &str = "/api/notes";
 }
 

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod call_error;
+pub mod return_to;
 pub mod server_fns;
 pub mod time;
 pub mod token;

@@ -2,7 +2,9 @@
 //! HTTP interceptor, over gloo-net's request builder.
 //!
 //! Every call sends the held token in the `X-Session` header, applies the answer's `X-Session`
-//! header, and waits its turn while no session exists yet ([`SessionRequest`]). Bodies go out and
+//! header, and waits its turn while no session exists yet ([`SessionRequest`]). A call refused
+//! because a login rotated the token while it was on its way did not run; it is sent once more
+//! with the new token, and the caller never sees the refusal. Bodies go out and
 //! come back as JSON; an answer that is not 2xx is an [`ApiError::Status`] with the body as the
 //! server sent it, for the application to read in its API's own error shape.
 //!
@@ -181,29 +183,35 @@ async fn send<B: Serialize, T: DeserializeOwned>(
         .map(serde_json::to_string)
         .transpose()
         .map_err(|error| ApiError::Encode(error.to_string()))?;
-    let session = SessionRequest::begin(&method).await;
-    let mut builder = RequestBuilder::new(&format!("{}{path}", base_url()))
-        .method(method)
-        .header("Accept", "application/json");
-    if let Some(token) = session.token() {
-        builder = builder.header(X_SESSION, token);
+    let url = format!("{}{path}", base_url());
+    let mut retried = false;
+    loop {
+        let session = SessionRequest::begin(&method).await;
+        let mut builder = RequestBuilder::new(&url)
+            .method(method.clone())
+            .header("Accept", "application/json");
+        if let Some(token) = session.token() {
+            builder = builder.header(X_SESSION, token);
+        }
+        let request = match &body {
+            Some(body) => builder
+                .header("Content-Type", "application/json")
+                .body(body.as_str()),
+            None => builder.build(),
+        }
+        .map_err(|error| ApiError::Build(error.to_string()))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|error| ApiError::Network(error.to_string()))?;
+        let answer =
+            session.finish_response(response.status(), |name| response.headers().get(name));
+        if !retried && answer.retry_token().await.is_some() {
+            retried = true;
+            continue;
+        }
+        return read(response).await;
     }
-    let request = match body {
-        Some(body) => builder
-            .header("Content-Type", "application/json")
-            .body(body),
-        None => builder.build(),
-    }
-    .map_err(|error| ApiError::Build(error.to_string()))?;
-    let response = request
-        .send()
-        .await
-        .map_err(|error| ApiError::Network(error.to_string()))?;
-    session.finish_with_status(
-        response.status(),
-        response.headers().get(X_SESSION).as_deref(),
-    );
-    read(response).await
 }
 
 async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {

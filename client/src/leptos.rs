@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::storage::Place;
+use crate::tabs::TabScope;
 use crate::tokens::{self, SessionEvent};
 
 /// The session as the UI sees it. Copy it freely; get it with [`use_session`].
@@ -14,12 +15,20 @@ pub struct SessionSignals {
     /// Who is logged in, as the application last learned it.
     pub user: RwSignal<Option<String>>,
     /// Set when a logged-in session ended without the user asking: the server cleared the token,
-    /// replaced it with a new one, or answered 401 (a logout elsewhere, expiry). The application
-    /// shows it and clears it. A login must therefore start from a logged-out state
-    /// ([`SessionSignals::logged_out`]), since its rotation replaces the token too.
+    /// replaced it with a new one, or answered 401 (a logout elsewhere), or its deadline passed.
+    /// The application shows it and clears it. A login must therefore start from a logged-out
+    /// state ([`SessionSignals::logged_out`]), since its rotation replaces the token too.
     pub ended: RwSignal<bool>,
+    /// Set when another tab of the site logged out: this tab's user is cleared too, and the
+    /// application shows its login page. The application clears it.
+    pub logged_out_elsewhere: RwSignal<bool>,
+    /// When the session dies unless used again, on this browser's clock (milliseconds since
+    /// the Unix epoch, as `Date.now()` counts); see [`crate::expires`].
+    pub expires: ReadSignal<Option<f64>>,
     /// Where the token is kept.
     pub place: Place,
+    /// Whether the site's tabs share the session, as in effect in this browser.
+    pub scope: TabScope,
 }
 
 /// Creates the session signals, keeps them in step with the token holder, and provides them as
@@ -48,15 +57,32 @@ pub struct SessionSignals {
 #[cfg_attr(docsrs, doc(cfg(feature = "leptos")))]
 pub fn provide_session() -> SessionSignals {
     let (token, set_token) = signal(tokens::current());
+    let (expires, set_expires) = signal(tokens::expires());
     let user = RwSignal::new(None::<String>);
     let ended = RwSignal::new(false);
+    let logged_out_elsewhere = RwSignal::new(false);
     tokens::subscribe(move |event| {
         let lost = match event {
             SessionEvent::TokenChanged(next) => {
                 set_token.set(next.clone());
                 next.is_none()
             }
-            SessionEvent::TokenReplaced | SessionEvent::Unauthorized => true,
+            SessionEvent::ExpiresChanged(next) => {
+                set_expires.set(*next);
+                false
+            }
+            SessionEvent::ChangedInAnotherTab(None) => {
+                if user.get_untracked().is_some() {
+                    user.set(None);
+                    logged_out_elsewhere.set(true);
+                }
+                false
+            }
+            // Whoever holds the new token, the application learns it again.
+            SessionEvent::ChangedInAnotherTab(Some(_)) => false,
+            SessionEvent::TokenReplaced | SessionEvent::Unauthorized | SessionEvent::Expired => {
+                true
+            }
         };
         if lost && user.get_untracked().is_some() {
             user.set(None);
@@ -67,7 +93,10 @@ pub fn provide_session() -> SessionSignals {
         token,
         user,
         ended,
+        logged_out_elsewhere,
+        expires,
         place: tokens::place(),
+        scope: tokens::scope(),
     };
     provide_context(session);
     session
@@ -89,5 +118,6 @@ impl SessionSignals {
     pub fn logged_out(&self) {
         self.user.set(None);
         self.ended.set(false);
+        self.logged_out_elsewhere.set(false);
     }
 }

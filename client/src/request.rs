@@ -6,6 +6,11 @@
 //! lost in a session nobody holds. So while no token is held, a request that may write waits for
 //! the one already starting a session and then carries the token it brought back.
 //!
+//! Under [`TabScope::Shared`](crate::TabScope::Shared) the same holds across the site's tabs:
+//! a tab that is starting a session makes the others wait for it, and they then carry the token
+//! it brought back. A tab that has just opened first waits (briefly, see
+//! [`ASK_WAIT`](crate::ASK_WAIT)) for the tabs already open to tell it their token.
+//!
 //! The wait is bounded by [`START_WAIT`]: a tokenless write that takes longer than that (a long
 //! poll, a stalled connection) must not stall the page, so after it the others go on without a
 //! token, at the risk the order exists to avoid.
@@ -18,6 +23,8 @@ use gloo_net::http::Method;
 use gloo_timers::future::TimeoutFuture;
 use send_wrapper::SendWrapper;
 
+use crate::header::{is_rotation_refusal, local_deadline, X_SESSION, X_SESSION_EXPIRES};
+use crate::tabs::{self, StartClaim};
 use crate::tokens;
 
 /// Held by the one tokenless request that may start a session.
@@ -27,12 +34,17 @@ static STARTING: Mutex<()> = Mutex::new(());
 /// goes without.
 pub const START_WAIT: Duration = Duration::from_secs(10);
 
+/// How long a request refused because a rotation retired its token waits for the new token
+/// before it is sent again; the answer that brings it is normally on its way already.
+pub const ROTATION_WAIT: Duration = Duration::from_secs(5);
+
 /// A request on its way: the token it carries and, if it may start the session, the right to.
 ///
 /// The crate's REST calls and its server-function client send every request through one; do the
 /// same for requests sent by other means: [`SessionRequest::begin`] before sending, put
 /// [`SessionRequest::token`] in the [`X_SESSION`](crate::X_SESSION) header, and hand the answer's
-/// status and `X-Session` header to [`SessionRequest::finish_with_status`].
+/// status and headers to [`SessionRequest::finish_response`]; if it says the token was retired
+/// by a rotation, send the request once more (the first attempt did not run).
 ///
 /// ```no_run
 /// use cookieless_client::{SessionRequest, X_SESSION};
@@ -46,7 +58,7 @@ pub const START_WAIT: Duration = Duration::from_secs(10);
 ///     }
 ///     let response = request.send().await?;
 ///     let status = response.status();
-///     session.finish_with_status(status, response.headers().get(X_SESSION).as_deref());
+///     session.finish_response(status, |name| response.headers().get(name));
 ///     Ok(status)
 /// }
 /// ```
@@ -54,6 +66,7 @@ pub const START_WAIT: Duration = Duration::from_secs(10);
 pub struct SessionRequest {
     sent: Option<String>,
     _starting: Option<MutexGuard<'static, ()>>,
+    _claim: Option<StartClaim>,
 }
 
 impl SessionRequest {
@@ -62,24 +75,38 @@ impl SessionRequest {
     /// [`START_WAIT`]; the safe methods of RFC 9110 (`GET`, `HEAD`, `OPTIONS`, `TRACE`) are taken
     /// not to write and never hold others back.
     pub async fn begin(method: &Method) -> Self {
+        // Leptos requires server functions' futures to be `Send`; the browser's futures are not,
+        // and need not be: the page runs on one thread.
+        SendWrapper::new(Self::begin_here(method)).await
+    }
+
+    async fn begin_here(method: &Method) -> Self {
+        tokens::ready().await;
         if let Some(token) = tokens::current() {
             return SessionRequest {
                 sent: Some(token),
                 _starting: None,
+                _claim: None,
             };
         }
-        let waited = START_WAIT.as_millis().try_into().unwrap_or(u32::MAX);
-        // Leptos requires server functions' futures to be `Send`; a browser timer is not, and need
-        // not be: the page runs on one thread.
-        let timer = SendWrapper::new(TimeoutFuture::new(waited));
+        let started_at = js_sys::Date::now();
+        let waited: u32 = START_WAIT.as_millis().try_into().unwrap_or(u32::MAX);
+        let timer = TimeoutFuture::new(waited);
         let starting = match future::select(STARTING.lock(), timer).await {
             Either::Left((starting, _)) => Some(starting),
             Either::Right(_) => None,
         };
-        let sent = tokens::current();
         let may_write = !method.is_safe();
+        let mut claim = None;
+        if starting.is_some() && may_write && tokens::current().is_none() {
+            let left = (f64::from(waited) - (js_sys::Date::now() - started_at)).max(0.0) as u32;
+            claim = Some(tabs::claim_start(left, || tokens::current().is_none()).await);
+        }
+        let sent = tokens::current();
+        let starts = sent.is_none() && may_write;
         SessionRequest {
-            _starting: starting.filter(|_| sent.is_none() && may_write),
+            _starting: starting.filter(|_| starts),
+            _claim: claim.filter(|_| starts),
             sent,
         }
     }
@@ -105,5 +132,56 @@ impl SessionRequest {
         if status == 401 {
             tokens::report_unauthorized();
         }
+    }
+
+    /// [`SessionRequest::finish_with_status`] that also reads the session's deadline from
+    /// `X-Session-Expires` (see [`expires`](crate::expires)). `header` looks a response header
+    /// up by name. Returns what the answer means for the request: sent again or not.
+    pub fn finish_response(self, status: u16, header: impl Fn(&str) -> Option<String>) -> Answer {
+        let session = header(X_SESSION);
+        let rotated = is_rotation_refusal(status, self.sent.is_some(), session.as_deref());
+        let expires = header(X_SESSION_EXPIRES).and_then(|expires| {
+            local_deadline(&expires, header("Date").as_deref(), js_sys::Date::now())
+        });
+        let sent = self.sent.clone();
+        tokens::apply(sent.as_deref(), session.as_deref(), expires);
+        drop(self);
+        if status == 401 {
+            tokens::report_unauthorized();
+        }
+        if rotated {
+            Answer::Rotated { sent }
+        } else {
+            Answer::Final
+        }
+    }
+}
+
+/// What an answer means for the request that got it.
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Answer {
+    /// The answer stands: hand it to the caller.
+    Final,
+    /// The server refused the token the request carried, because a rotation (a login, a
+    /// password change) retired it moments ago; the request did not run. Send it once more with
+    /// the token [`Answer::retry_token`] gives.
+    Rotated {
+        /// The token the refused request carried.
+        sent: Option<String>,
+    },
+}
+
+impl Answer {
+    /// For [`Answer::Rotated`]: waits for the token that replaced the refused one (its answer is
+    /// normally on its way, in this tab or another) for at most [`ROTATION_WAIT`], and returns
+    /// it; `None` when none came, and the refusal is the answer.
+    pub async fn retry_token(&self) -> Option<String> {
+        let Answer::Rotated { sent } = self else {
+            return None;
+        };
+        SendWrapper::new(tokens::replacement_of(sent.as_deref(), ROTATION_WAIT))
+            .await
+            .filter(|token| Some(token) != sent.as_ref())
     }
 }

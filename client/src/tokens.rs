@@ -1,16 +1,25 @@
 //! The one place that holds the session token in this page.
 //!
 //! Memory is the source of truth while the page lives; the chosen [`Place`] keeps a copy so that a
-//! reload can pick the token up again.
+//! reload can pick the token up again, and under [`TabScope::Shared`] the other tabs of the site
+//! hold the same token and hear of every change ([`crate::tabs`]).
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
+
+use futures_channel::oneshot;
+use futures_util::future::{self, Either};
+use gloo_timers::callback::Timeout;
+use gloo_timers::future::TimeoutFuture;
 
 use crate::header::next_token;
 use crate::storage::{carry_token_across_history, Place, StoragePolicy};
+use crate::tabs::{self, Hooks, Stamp, TabScope, TabState};
 
 /// Something that happened to the session, for whoever watches it (a UI, for instance).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum SessionEvent {
     /// The token changed: a new one, or none.
     TokenChanged(Option<String>),
@@ -19,13 +28,31 @@ pub enum SessionEvent {
     TokenReplaced,
     /// The server answered 401: whatever this client thought, it is not logged in.
     Unauthorized,
+    /// Another tab of the site changed the token (a login, a logout, a rotation), and this tab
+    /// now holds the same one; [`SessionEvent::TokenChanged`] comes just after.
+    ChangedInAnotherTab(Option<String>),
+    /// The moment the session dies unless used again, on this browser's clock (milliseconds
+    /// since the Unix epoch, as `Date.now()` counts); `None` when unknown or no session.
+    ExpiresChanged(Option<f64>),
+    /// That moment passed: the token is dead on the server, and this client forgot it without
+    /// a request ([`SessionEvent::TokenChanged`] came just before).
+    Expired,
 }
 
 type Listener = Rc<dyn Fn(&SessionEvent)>;
 
 struct Holder {
     place: Place,
-    token: Option<String>,
+    scope: TabScope,
+    state: TabState,
+    /// The greatest stamp seen, this tab's own changes and the other tabs' alike.
+    seen: Stamp,
+    /// Until the tabs already open have answered, no request leaves (shared scope only).
+    asking: bool,
+    settled: Vec<oneshot::Sender<()>>,
+    /// Woken whenever the token changes.
+    token_watchers: Vec<oneshot::Sender<()>>,
+    expiry: Option<Timeout>,
     listeners: Vec<Listener>,
 }
 
@@ -34,17 +61,29 @@ thread_local! {
 }
 
 fn with_holder<R>(f: impl FnOnce(&mut Holder) -> R) -> R {
-    HOLDER.with(|holder| {
+    let created = HOLDER.with(|holder| {
         let mut holder = holder.borrow_mut();
-        let holder = holder.get_or_insert_with(|| Holder::new(StoragePolicy::Auto, Vec::new()));
-        f(holder)
-    })
+        let created = holder.is_none();
+        if created {
+            *holder = Some(Holder::new(
+                StoragePolicy::Auto,
+                TabScope::Shared,
+                Vec::new(),
+            ));
+        }
+        created
+    });
+    if created {
+        join_other_tabs();
+    }
+    HOLDER.with(|holder| f(holder.borrow_mut().as_mut().expect("created above")))
 }
 
-/// Chooses where the token is kept and picks up a token an earlier load of the page kept there.
-/// Call it once, before the first request; without it the policy is [`StoragePolicy::Auto`].
-/// Returns where the token is actually kept: the policy's own place where the browser allows
-/// it, else a fallback (see [`Place::for_policy`]).
+/// Chooses where the token is kept and picks up a token an earlier load of the page kept there;
+/// every tab of the site shares it ([`TabScope::Shared`]). Call it once, before the first
+/// request; without it the policy is [`StoragePolicy::Auto`]. Returns where the token is
+/// actually kept: the policy's own place where the browser allows it, else a fallback (see
+/// [`Place::for_policy`]).
 ///
 /// ```no_run
 /// use cookieless_client::{install, Place, StoragePolicy};
@@ -55,36 +94,131 @@ fn with_holder<R>(f: impl FnOnce(&mut Holder) -> R) -> R {
 /// }
 /// ```
 pub fn install(policy: StoragePolicy) -> Place {
+    install_with_scope(policy, TabScope::Shared).0
+}
+
+/// [`install`] with a choice of whether the site's tabs share the session. Returns where the
+/// token is kept and the scope in effect: [`TabScope::PerTab`] where the browser cannot share
+/// (it has no `BroadcastChannel`), whatever was asked.
+///
+/// ```no_run
+/// use cookieless_client::{install_with_scope, StoragePolicy, TabScope};
+///
+/// // Two accounts side by side, one per tab.
+/// let (_place, scope) = install_with_scope(StoragePolicy::Auto, TabScope::PerTab);
+/// assert_eq!(scope, TabScope::PerTab);
+/// ```
+pub fn install_with_scope(policy: StoragePolicy, scope: TabScope) -> (Place, TabScope) {
     HOLDER.with(|holder| {
         let listeners = holder
             .borrow_mut()
             .take()
             .map(|old| old.listeners)
             .unwrap_or_default();
-        let installed = Holder::new(policy, listeners);
-        let place = installed.place;
-        *holder.borrow_mut() = Some(installed);
-        place
-    })
+        *holder.borrow_mut() = Some(Holder::new(policy, scope, listeners));
+    });
+    join_other_tabs();
+    with_holder(|holder| (holder.place, holder.scope))
 }
 
 impl Holder {
-    fn new(policy: StoragePolicy, listeners: Vec<Listener>) -> Self {
+    fn new(policy: StoragePolicy, scope: TabScope, listeners: Vec<Listener>) -> Self {
         let place = Place::probe(policy);
         if place == Place::HistoryState {
             carry_token_across_history(current);
         }
+        let token = place.read();
+        // A token kept across a reload is older than anything the other tabs say now.
+        let stamp = if token.is_some() {
+            Stamp::next_after(Stamp::default())
+        } else {
+            Stamp::default()
+        };
         Holder {
             place,
-            token: place.read(),
+            scope,
+            state: TabState {
+                token,
+                expires: None,
+                stamp,
+            },
+            seen: stamp,
+            asking: false,
+            settled: Vec::new(),
+            token_watchers: Vec::new(),
+            expiry: None,
             listeners,
         }
     }
 }
 
+/// Opens the channel to the other tabs if the scope asks for it, and asks them for their token.
+fn join_other_tabs() {
+    let wanted = HOLDER.with(|holder| {
+        holder
+            .borrow()
+            .as_ref()
+            .is_some_and(|holder| holder.scope == TabScope::Shared)
+    });
+    if !wanted {
+        tabs::close();
+        return;
+    }
+    let hooks = Hooks {
+        current: shared_state,
+        adopt,
+    };
+    if !tabs::open(hooks) {
+        with_holder(|holder| holder.scope = TabScope::PerTab);
+        return;
+    }
+    with_holder(|holder| holder.asking = true);
+    wasm_bindgen_futures::spawn_local(async {
+        tabs::ask().await;
+        let waiting = with_holder(|holder| {
+            holder.asking = false;
+            std::mem::take(&mut holder.settled)
+        });
+        for sender in waiting {
+            let _ = sender.send(());
+        }
+    });
+}
+
+/// Waits, the first time, until the other tabs of the site have said which token they hold (at
+/// most [`ASK_WAIT`](crate::ASK_WAIT)); at once afterwards, and under [`TabScope::PerTab`].
+/// Requests wait for it by themselves; a page waits for it before it decides that nobody is
+/// logged in.
+///
+/// ```no_run
+/// # async fn start() {
+/// cookieless_client::ready().await;
+/// let logged_out = cookieless_client::current().is_none();
+/// # }
+/// ```
+pub async fn ready() {
+    let wait = with_holder(|holder| {
+        holder.asking.then(|| {
+            let (sender, receiver) = oneshot::channel();
+            holder.settled.push(sender);
+            receiver
+        })
+    });
+    if let Some(wait) = wait {
+        let _ = wait.await;
+    }
+}
+
 /// The token held now.
 pub fn current() -> Option<String> {
-    with_holder(|holder| holder.token.clone())
+    with_holder(|holder| holder.state.token.clone())
+}
+
+/// When the session dies unless used again, on this browser's clock (milliseconds since the
+/// Unix epoch, as `Date.now()` counts), as the last answer that carried a token said; `None`
+/// before such an answer, and without a session.
+pub fn expires() -> Option<f64> {
+    with_holder(|holder| holder.state.expires)
 }
 
 /// Where the token is kept.
@@ -92,25 +226,176 @@ pub fn place() -> Place {
     with_holder(|holder| holder.place)
 }
 
+/// Whether the tabs of the site share the session, as in effect in this browser.
+pub fn scope() -> TabScope {
+    with_holder(|holder| holder.scope)
+}
+
+fn shared_state() -> TabState {
+    with_holder(|holder| holder.state.clone())
+}
+
 /// Applies a response's `X-Session` header, given the token its request was sent with.
 /// [`SessionRequest::finish`] calls it; for requests sent by other means use [`SessionRequest`]
-/// too, which also keeps concurrent first requests from starting two sessions.
+/// too, which also keeps concurrent first requests from starting two sessions and reads the
+/// session's deadline.
 ///
 /// [`SessionRequest`]: crate::SessionRequest
 /// [`SessionRequest::finish`]: crate::SessionRequest::finish
 pub fn apply_response(sent: Option<&str>, header: Option<&str>) {
+    apply(sent, header, None);
+}
+
+/// [`apply_response`], with the session's deadline on this browser's clock when the answer gave
+/// one.
+pub(crate) fn apply(sent: Option<&str>, header: Option<&str>, expires: Option<f64>) {
     let change = with_holder(|holder| {
-        let next = next_token(holder.token.as_deref(), sent, header)?;
-        holder.token = next.clone();
-        holder.place.write(next.as_deref());
-        Some(next)
+        let held = holder.state.token.clone();
+        let next = next_token(held.as_deref(), sent, header);
+        let token_changed = next.is_some();
+        let token = next.unwrap_or_else(|| held.clone());
+        // A deadline counts only from an answer that carried the token held now.
+        let fresh = header.is_some() && held.as_deref() == sent;
+        let expires = match (&token, fresh, expires) {
+            (None, _, _) => None,
+            (Some(_), true, Some(expires)) => Some(expires),
+            (Some(_), _, _) if token_changed => None,
+            _ => holder.state.expires,
+        };
+        let expires_changed = expires != holder.state.expires;
+        if !token_changed && !expires_changed {
+            return None;
+        }
+        let stamp = Stamp::next_after(holder.seen);
+        holder.seen = stamp;
+        holder.state = TabState {
+            token: token.clone(),
+            expires,
+            stamp,
+        };
+        if token_changed {
+            holder.place.write(token.as_deref());
+        }
+        Some((token, token_changed, expires_changed, holder.state.clone()))
     });
-    if let Some(token) = change {
+    let Some((token, token_changed, expires_changed, state)) = change else {
+        return;
+    };
+    tabs::announce(&state);
+    schedule_expiry();
+    if token_changed {
+        wake_token_watchers();
         let replaced = sent.is_some() && token.is_some();
         notify(&SessionEvent::TokenChanged(token));
         if replaced {
             notify(&SessionEvent::TokenReplaced);
         }
+    }
+    if expires_changed {
+        notify(&SessionEvent::ExpiresChanged(state.expires));
+    }
+}
+
+/// Takes another tab's state if it is newer than this tab's.
+fn adopt(remote: TabState) {
+    let change = with_holder(|holder| {
+        holder.seen = holder.seen.max(remote.stamp);
+        if remote.stamp <= holder.state.stamp {
+            return None;
+        }
+        let token_changed = remote.token != holder.state.token;
+        let expires_changed = remote.expires != holder.state.expires;
+        if token_changed {
+            holder.place.write(remote.token.as_deref());
+        }
+        holder.state = remote.clone();
+        Some((token_changed, expires_changed))
+    });
+    let Some((token_changed, expires_changed)) = change else {
+        return;
+    };
+    schedule_expiry();
+    if token_changed {
+        wake_token_watchers();
+        notify(&SessionEvent::ChangedInAnotherTab(remote.token.clone()));
+        notify(&SessionEvent::TokenChanged(remote.token));
+    }
+    if expires_changed {
+        notify(&SessionEvent::ExpiresChanged(remote.expires));
+    }
+}
+
+/// Sets a timer for the session's deadline, replacing any earlier one.
+fn schedule_expiry() {
+    let deadline = with_holder(|holder| {
+        holder.expiry = None;
+        holder.state.expires
+    });
+    let Some(deadline) = deadline else { return };
+    // setTimeout holds at most 2^31 - 1 ms (24.8 days); a later deadline is checked again then.
+    let wait = (deadline - js_sys::Date::now()).clamp(0.0, f64::from(i32::MAX)) as u32;
+    let timer = Timeout::new(wait, expire_if_due);
+    with_holder(|holder| holder.expiry = Some(timer));
+}
+
+/// Forgets a token whose deadline passed. Every tab does so on its own timer, so this tab tells
+/// no other: a tab that has just moved the deadline (and told the others) must win over it.
+fn expire_if_due() {
+    let due = with_holder(|holder| {
+        holder.expiry = None;
+        match holder.state.expires {
+            Some(deadline) if js_sys::Date::now() >= deadline => {
+                holder.state.token = None;
+                holder.state.expires = None;
+                holder.place.write(None);
+                Some(true)
+            }
+            Some(_) => Some(false),
+            None => None,
+        }
+    });
+    match due {
+        Some(true) => {
+            wake_token_watchers();
+            notify(&SessionEvent::TokenChanged(None));
+            notify(&SessionEvent::ExpiresChanged(None));
+            notify(&SessionEvent::Expired);
+        }
+        Some(false) => schedule_expiry(),
+        None => {}
+    }
+}
+
+/// Waits until the held token is no longer `sent`, for at most `wait`; returns the token held
+/// then. A request refused because a rotation retired its token waits here for the answer (of
+/// this tab or another) that brings the new one.
+pub(crate) async fn replacement_of(sent: Option<&str>, wait: Duration) -> Option<String> {
+    let until = js_sys::Date::now() + wait.as_millis() as f64;
+    loop {
+        let (held, watcher) = with_holder(|holder| {
+            let held = holder.state.token.clone();
+            if held.as_deref() != sent {
+                return (held, None);
+            }
+            let (sender, receiver) = oneshot::channel();
+            holder.token_watchers.push(sender);
+            (held, Some(receiver))
+        });
+        let Some(watcher) = watcher else { return held };
+        let left = until - js_sys::Date::now();
+        if left <= 0.0 {
+            return held;
+        }
+        if let Either::Right(_) = future::select(watcher, TimeoutFuture::new(left as u32)).await {
+            return current();
+        }
+    }
+}
+
+fn wake_token_watchers() {
+    let watchers = with_holder(|holder| std::mem::take(&mut holder.token_watchers));
+    for watcher in watchers {
+        let _ = watcher.send(());
     }
 }
 

@@ -2,15 +2,15 @@
 
 use std::time::Duration;
 
-use http::header::{ACCEPT, CONTENT_TYPE};
+use http::header::{ACCEPT, CONTENT_TYPE, DATE};
 use http::{HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::finish::X_SESSION_EXPIRES;
 use crate::request_header::X_SESSION;
 
-/// Lets exactly the listed origins send `X-Session` and read it (and `X-Session-Expires`) back
-/// from responses.
+/// Lets exactly the listed origins send `X-Session` and read it (and `X-Session-Expires`, and
+/// the `Date` to read the deadline by) back from responses.
 ///
 /// A browser hides response headers from cross-origin scripts unless they are exposed, and refuses
 /// to send a custom request header unless the preflight allows it, so both are needed. Origins are
@@ -43,7 +43,7 @@ pub fn cors_layer(origins: impl IntoIterator<Item = HeaderValue>) -> CorsLayer {
             Method::DELETE,
         ])
         .allow_headers([X_SESSION.clone(), CONTENT_TYPE, ACCEPT])
-        .expose_headers([X_SESSION.clone(), X_SESSION_EXPIRES.clone()])
+        .expose_headers([X_SESSION.clone(), X_SESSION_EXPIRES.clone(), DATE])
         // Without it, browsers send a preflight before every call with the header.
         .max_age(Duration::from_secs(600))
 }

@@ -55,7 +55,7 @@ pub(crate) fn decide(state: &SessionState, presented: &Presented, expiry: &Expir
         Decision::Create
     } else if !state.changed().is_empty() || state.principal_changed() {
         Decision::Update
-    } else if touch_due(stored, expiry, state.principal().is_some()) {
+    } else if state.touch_requested() || touch_due(stored, expiry, state.principal().is_some()) {
         Decision::Touch
     } else {
         Decision::Nothing(Outcome::Set(stored.token.clone(), stored.expires))

@@ -195,6 +195,24 @@ impl Session {
         self.with_loaded(SessionState::rotate).await
     }
 
+    /// Moves the session's deadline now: it dies an idle timeout from this request (never after
+    /// its absolute deadline), as if the idle clock had just restarted. Any use of the session
+    /// moves the deadline too, but only once a sixteenth of the idle timeout has passed since the
+    /// last move; call this when the user asked to stay signed in. No session: nothing to do.
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// session.touch().await?; // "Stay signed in"
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store cannot be read.
+    pub async fn touch(&self) -> Result<(), SessionError> {
+        self.with_loaded(SessionState::touch).await
+    }
+
     /// Ends the session: its values and principal are dropped and its token dies. Values
     /// inserted afterwards start a new session under a new token. The response tells the client
     /// to forget its token.

@@ -51,6 +51,8 @@ pub(crate) struct SessionState {
     rotate: bool,
     /// Set by `destroy`: the old token is ended, not rotated, so it leaves no tombstone.
     destroyed: bool,
+    /// Set by `touch`: the deadline moves now, however recently it last moved.
+    touch: bool,
     refused: bool,
     principal: Option<Arc<str>>,
     principal_changed: bool,
@@ -68,6 +70,7 @@ impl SessionState {
             changed: BTreeSet::new(),
             rotate: false,
             destroyed: false,
+            touch: false,
             refused: false,
             principal: None,
             principal_changed: false,
@@ -87,6 +90,7 @@ impl SessionState {
             changed: BTreeSet::new(),
             rotate: false,
             destroyed: false,
+            touch: false,
             refused: false,
             principal: record.principal,
             principal_changed: false,
@@ -141,6 +145,15 @@ impl SessionState {
         self.principal_changed = true;
         self.rotate = true;
         self.destroyed = true;
+    }
+
+    pub(crate) fn touch(&mut self) {
+        self.touch = true;
+    }
+
+    /// Whether the handler asked for the session's deadline to move.
+    pub(crate) fn touch_requested(&self) -> bool {
+        self.touch
     }
 
     pub(crate) fn set_principal(&mut self, principal: Option<&str>) {

@@ -321,6 +321,14 @@ async fn every_token_comes_with_the_moment_its_session_dies(
     assert_eq!(expires(&read), start + 600);
     let untouched = app.send("GET", "/untouched", Some(&token)).await;
     assert_eq!(expires(&untouched), start + 600);
+    // A use soon after the last one leaves the deadline; an explicit touch moves it at once.
+    fixture.clock.advance(Duration::from_secs(10));
+    let soon = app.send("GET", "/counter", Some(&token)).await;
+    assert_eq!(expires(&soon), start + 600);
+    let touched = app.send("POST", "/touch", Some(&token)).await;
+    assert_eq!(touched.token(), token);
+    assert_eq!(expires(&touched), start + 610);
+    let start = start + 10;
 
     // Used again later, the idle deadline moves; a login moves it onto the longer timeout.
     fixture.clock.advance(Duration::from_secs(300));

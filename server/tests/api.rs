@@ -67,6 +67,7 @@ on_each_store!(
     registration_refuses_a_taken_username,
     login_refuses_bad_credentials_then_accepts_good_ones,
     logout_kills_the_token,
+    staying_signed_in_moves_the_deadline,
     me_needs_a_login,
     the_counter_works_before_login,
     messages_show_once,
@@ -224,6 +225,29 @@ async fn logout_kills_the_token(mut client: Client) {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(replay.get("/api/counter").await.body, json!({"value": 0}));
+}
+
+/// The moment in `X-Session-Expires`, as given: RFC 3339 in UTC, which sorts as it counts.
+fn deadline(reply: &common::Reply) -> String {
+    let value = reply.headers.get("x-session-expires");
+    let value = value.expect("a token without its deadline").to_str();
+    let value = value.unwrap().to_string();
+    assert!(value.ends_with('Z') && value.len() == 20, "{value}");
+    value
+}
+
+async fn staying_signed_in_moves_the_deadline(mut client: Client) {
+    let reply = client.post_empty("/api/session/touch").await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert_eq!(reply.session(), None, "no session, nothing to touch");
+    let registered = register(&mut client, "grete").await;
+    let first = deadline(&registered);
+    let token = client.token.clone();
+    // How far it moves is the library's to test, on a clock it can move.
+    let touched = client.post_empty("/api/session/touch").await;
+    assert_eq!(touched.status, StatusCode::NO_CONTENT);
+    assert_eq!(client.token, token, "a touch keeps the token");
+    assert!(deadline(&touched) >= first);
 }
 
 async fn me_needs_a_login(mut client: Client) {

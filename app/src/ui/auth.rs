@@ -5,12 +5,14 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
 
 use super::notices::use_notices;
 use super::rest as api;
 use super::Redirect;
 use crate::api::{paths, Credentials, FieldErrors, UserInfo};
 use crate::call_error::{CallError, Refusal};
+use crate::return_to::return_path;
 use crate::validation::registration_errors;
 
 #[component]
@@ -57,6 +59,7 @@ fn CredentialsForm(purpose: Purpose) -> impl IntoView {
     let session = use_session();
     let notices = use_notices();
     let redirect = Redirect::use_redirect();
+    let query = use_query_map();
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -85,7 +88,9 @@ fn CredentialsForm(purpose: Purpose) -> impl IntoView {
                 Ok(user) => {
                     session.user.set(Some(user.username));
                     notices.fetch_messages().await;
-                    redirect.go("/");
+                    let next = query.get_untracked().get("next");
+                    let next = next.as_deref().and_then(return_path).unwrap_or("/");
+                    redirect.go(next);
                 }
                 Err(failure) => {
                     fields.set(field_errors(&failure));

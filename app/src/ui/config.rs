@@ -1,6 +1,6 @@
 //! What the page tells the app about where things are.
 
-use cookieless_client::{api, StoragePolicy};
+use cookieless_client::{api, StoragePolicy, TabScope};
 use wasm_bindgen::JsCast;
 
 pub struct Config {
@@ -10,6 +10,9 @@ pub struct Config {
     /// `history-state`, `memory`); `auto` by default. The parameter chooses a policy, never a
     /// token: tokens never travel in URLs.
     pub policy: StoragePolicy,
+    /// Whether the site's tabs share the session, from the `tabs` query parameter (`shared`,
+    /// `per-tab`); `shared` by default.
+    pub scope: TabScope,
 }
 
 impl Config {
@@ -27,12 +30,20 @@ impl Config {
             .and_then(|meta| meta.dyn_into::<web_sys::Element>().ok())
             .and_then(|meta| meta.get_attribute("content"))
             .unwrap_or_default();
-        let policy = window
+        let search = window
             .and_then(|window| window.location().search().ok())
-            .and_then(|search| query_value(&search, "storage"))
+            .unwrap_or_default();
+        let policy = query_value(&search, "storage")
             .and_then(|name| StoragePolicy::from_name(&name))
             .unwrap_or_default();
-        Config { api_base, policy }
+        let scope = query_value(&search, "tabs")
+            .and_then(|name| TabScope::from_name(&name))
+            .unwrap_or_default();
+        Config {
+            api_base,
+            policy,
+            scope,
+        }
     }
 
     /// Points REST calls and server functions at the API, and installs the token holder.
@@ -42,7 +53,7 @@ impl Config {
             let base: &'static str = Box::leak(self.api_base.clone().into_boxed_str());
             let _ = leptos::server_fn::client::try_set_server_url(base);
         }
-        cookieless_client::install(self.policy);
+        cookieless_client::install_with_scope(self.policy, self.scope);
     }
 }
 

@@ -5,7 +5,9 @@ mod auth;
 mod config;
 mod counter;
 mod devices;
+mod expiry_warning;
 mod home;
+mod login_gate;
 mod nav;
 mod notes;
 mod notices;
@@ -23,7 +25,9 @@ use crate::api::{paths, Level, UserInfo};
 use account::AccountPage;
 use auth::{LoginPage, RegisterPage};
 use devices::DevicesPage;
+use expiry_warning::ExpiryWarning;
 use home::HomePage;
+use login_gate::{provide_user_check, RequireLogin, UserCheck};
 use nav::NavBar;
 use notes::NotesPage;
 use notices::{provide_notices, use_notices, NoticeList};
@@ -35,40 +39,62 @@ pub fn App() -> impl IntoView {
     config.apply();
     let session = cookieless_client::provide_session();
     let notices = provide_notices();
+    let check = provide_user_check();
     provide_context(Redirect(RwSignal::new(None)));
 
-    if session.token.get_untracked().is_some() {
-        // A token from before the reload: find out whose it is, and show what is waiting.
-        spawn_local(async move {
-            if let Ok(me) = api::get::<UserInfo>(paths::ME).await {
-                session.user.set(Some(me.username));
-            }
+    spawn_local(async move {
+        // The token from before a reload, or the one the site's other tabs hold: find out whose
+        // it is, and show what is waiting.
+        cookieless_client::ready().await;
+        if session.token.get_untracked().is_some() {
+            learn_who_is_logged_in(session, check).await;
             notices.fetch_messages().await;
-        });
-    }
+        }
+        check.known.set(true);
+    });
+    // A login in another tab: this tab is logged in too, as whoever that is.
+    cookieless_client::subscribe(move |event| {
+        if let cookieless_client::SessionEvent::ChangedInAnotherTab(Some(_)) = event {
+            spawn_local(learn_who_is_logged_in(session, check));
+        }
+    });
 
     view! {
         <Router>
             <SessionWatch />
             <NavBar />
             <main>
+                <ExpiryWarning />
                 <NoticeList />
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage />
                     <Route path=path!("/login") view=LoginPage />
                     <Route path=path!("/register") view=RegisterPage />
-                    <Route path=path!("/devices") view=DevicesPage />
-                    <Route path=path!("/notes") view=NotesPage />
-                    <Route path=path!("/account") view=AccountPage />
+                    <Route path=path!("/devices") view=|| view! {
+                        <RequireLogin to_see="your devices" here="/devices"><DevicesPage /></RequireLogin>
+                    } />
+                    <Route path=path!("/notes") view=|| view! {
+                        <RequireLogin to_see="your notes" here="/notes"><NotesPage /></RequireLogin>
+                    } />
+                    <Route path=path!("/account") view=|| view! {
+                        <RequireLogin to_see="your account" here="/account"><AccountPage /></RequireLogin>
+                    } />
                 </Routes>
             </main>
         </Router>
     }
 }
 
+async fn learn_who_is_logged_in(session: cookieless_client::SessionSignals, check: UserCheck) {
+    if let Ok(me) = api::get::<UserInfo>(paths::ME).await {
+        session.user.set(Some(me.username));
+    }
+    check.known.set(true);
+}
+
 /// A request, from anywhere in the app, to go to another page.
 #[derive(Clone, Copy)]
-pub(crate) struct Redirect(RwSignal<Option<&'static str>>);
+pub(crate) struct Redirect(RwSignal<Option<String>>);
 
 impl Redirect {
     /// The app's redirect; take it while rendering, since tasks spawned later have no context.
@@ -76,13 +102,13 @@ impl Redirect {
         expect_context::<Redirect>()
     }
 
-    pub(crate) fn go(self, path: &'static str) {
-        self.0.set(Some(path));
+    pub(crate) fn go(self, path: impl Into<String>) {
+        self.0.set(Some(path.into()));
     }
 }
 
-/// Follows redirects, and sends the user to the login page when the server ends a logged-in
-/// session.
+/// Follows redirects, and sends the user to the login page when a logged-in session ends: the
+/// server ended it, its deadline passed, or another tab logged out.
 #[component]
 fn SessionWatch() -> impl IntoView {
     let session = cookieless_client::use_session();
@@ -93,7 +119,7 @@ fn SessionWatch() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(path) = redirect.0.get() {
             redirect.0.set(None);
-            navigate(path, Default::default());
+            navigate(&path, Default::default());
         }
     });
     Effect::new(move |_| {
@@ -103,6 +129,13 @@ fn SessionWatch() -> impl IntoView {
                 Level::Warning,
                 "Your session has ended. Please log in again.",
             );
+            redirect.go(login_returning_here());
+        }
+    });
+    Effect::new(move |_| {
+        if session.logged_out_elsewhere.get() {
+            session.logged_out_elsewhere.set(false);
+            notices.push(Level::Info, "You logged out in another tab.");
             redirect.go("/login");
         }
     });
@@ -116,4 +149,12 @@ fn NotFound() -> impl IntoView {
             <p>"There is no page at this address. " <A href="/">"Go to the home page"</A></p>
         </section>
     }
+}
+
+/// The login page, coming back to the page shown now once logged in.
+fn login_returning_here() -> String {
+    let here = web_sys::window()
+        .and_then(|window| window.location().pathname().ok())
+        .unwrap_or_default();
+    crate::return_to::login_then(&here)
 }

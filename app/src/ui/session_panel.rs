@@ -21,6 +21,10 @@ pub fn SessionPanel() -> impl IntoView {
                 <dd>{move || session.token.get().map_or_else(|| "none".to_string(), |token| format!("held ({})", shorten(&token)))}</dd>
                 <dt>"Kept in"</dt>
                 <dd>{session.place.label()}</dd>
+                <dt>"Tabs"</dt>
+                <dd>{session.scope.label()}</dd>
+                <dt>"Ends"</dt>
+                <dd>{move || session.expires.get().map_or_else(|| "unknown".to_string(), local_time)}</dd>
                 <dt>"Cookies in this browser"</dt>
                 <dd>{cookies}</dd>
                 <dt>"Logged in as"</dt>
@@ -31,4 +35,10 @@ pub fn SessionPanel() -> impl IntoView {
             </p>
         </aside>
     }
+}
+
+/// A moment on this browser's clock, as the reader's locale writes a time of day.
+fn local_time(millis: f64) -> String {
+    let date = js_sys::Date::new(&millis.into());
+    String::from(date.to_locale_time_string("default"))
 }

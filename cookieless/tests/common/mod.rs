@@ -488,6 +488,11 @@ async fn fail(session: Session) -> Result<StatusCode, SessionError> {
     Ok(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
+async fn touch(session: Session) -> Result<StatusCode, SessionError> {
+    session.touch().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn untouched() -> &'static str {
     "ok"
 }
@@ -530,6 +535,7 @@ pub fn app(layer: SessionLayer) -> Router {
         .route("/blob/{size}", post(blob))
         .route("/fail", post(fail))
         .route("/untouched", get(untouched))
+        .route("/touch", post(touch))
         .route("/log-in/{name}", post(log_in))
         .route("/sessions", get(sessions))
         .route("/sessions/{id}", axum::routing::delete(end_session))

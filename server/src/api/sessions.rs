@@ -1,4 +1,5 @@
-//! The user's sessions, one per device or browser: list them, end one, end all but this one.
+//! The user's sessions, one per device or browser: list them, end one, end all but this one; and
+//! keep this one alive.
 
 use app::api::{paths, SessionSummary};
 use axum::extract::State;
@@ -21,6 +22,14 @@ pub fn router() -> Router<AppState> {
         .route(paths::SESSIONS, get(list))
         .route(&format!("{}/{{id}}", paths::SESSIONS), delete(end_one))
         .route(paths::REVOKE_OTHER_SESSIONS, post(end_others))
+        .route(paths::TOUCH_SESSION, post(touch))
+}
+
+/// "Stay signed in": the session's idle deadline starts again now, whoever holds it. The answer
+/// carries the new deadline in `X-Session-Expires`.
+async fn touch(session: Session) -> Result<StatusCode, ApiError> {
+    session.touch().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list(LoggedIn { session, .. }: LoggedIn) -> Result<Json<Vec<SessionSummary>>, ApiError> {
