@@ -118,6 +118,8 @@ enum Message {
     Ask { from: u64 },
     /// A tab's state: an answer to `Ask`, or a change it made.
     State { from: u64, state: TabState },
+    /// The answer to `Ask` of a tab that knows of no token either: it is there, that is all.
+    Here { from: u64 },
     /// A tab wants to start a session (`started`: it already is).
     Claim { from: u64, seq: u64, started: bool },
     /// A tab gave its claim up: its request ended, or it lost to a rival.
@@ -306,8 +308,8 @@ pub(crate) async fn claim_start(wait: u32, needed: impl Fn() -> bool) -> StartCl
             seq,
             started: false,
         });
-        // A tab that heard from no other tab has no rival to hear from, unless one is opening
-        // this very moment: its `Ask` makes it a peer, and it asks before it claims.
+        // A tab that heard from no other tab has no rival to hear from: every tab asks when it
+        // opens, before it may claim, and every tab answers.
         if !alone {
             TimeoutFuture::new(millis(SETTLE)).await;
         }
@@ -344,6 +346,7 @@ fn receive(message: Message) {
     let from = match &message {
         Message::Ask { from }
         | Message::State { from, .. }
+        | Message::Here { from }
         | Message::Claim { from, .. }
         | Message::Release { from }
         | Message::Bye { from } => *from,
@@ -362,7 +365,9 @@ fn receive(message: Message) {
     match message {
         Message::Ask { .. } => {
             let state = (hooks.current)();
-            if !state.stamp.is_initial() {
+            if state.stamp.is_initial() {
+                post(&Message::Here { from: this_tab() });
+            } else {
                 announce(&state);
             }
             // A tab starting a session tells the newcomer, so that it waits rather than claims.
@@ -397,6 +402,7 @@ fn receive(message: Message) {
                 });
             }
         }
+        Message::Here { .. } => {}
         Message::Release { .. } => {
             with_link(|link| link.claims.remove(&from));
             wake_all();

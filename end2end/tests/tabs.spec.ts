@@ -1,0 +1,165 @@
+// Every tab of the site shares one session, as with a session cookie, although cookies (and with
+// them Web Storage and Web Locks) are blocked: the tabs talk over a BroadcastChannel.
+import { Page, Request } from '@playwright/test';
+import {
+  test, expect, register, session, counterValue, notices, newUsername, openBrowser, watchForCookies,
+  heldToken, PASSWORD,
+} from './fixtures';
+
+const heading = (page: Page, name: string) => page.getByRole('heading', { name, exact: true });
+
+/** Every request `page` makes from now on. */
+function requestsOf(page: Page): Request[] {
+  const seen: Request[] = [];
+  page.on('request', (request) => seen.push(request));
+  return seen;
+}
+
+test('a page opened in a second tab is logged in, with the same token', async ({ page, context, server }) => {
+  await expect(session(page)).toContainText('Tabsshared by every tab');
+  const username = newUsername('grace');
+  await register(page, username);
+
+  const second = await context.newPage();
+  await second.goto(server.url + '/notes');
+  await expect(heading(second, 'Notes')).toBeVisible();
+  await expect(second.getByRole('navigation', { name: 'Main' })).toContainText(`Logged in as ${username}`);
+  expect(await heldToken(second)).toEqual(await heldToken(page));
+  await expect(second.getByText('could not be loaded')).toHaveCount(0);
+});
+
+test('a logout in one tab shows the login page in the other within a second, with no request from it', async ({ page, context, server }) => {
+  const username = newUsername('barbara');
+  await register(page, username);
+  const second = await context.newPage();
+  await second.goto(server.url + '/notes');
+  await expect(heading(second, 'Notes')).toBeVisible();
+  await expect(second.getByText('No notes yet')).toBeVisible();
+  const fromSecond = requestsOf(second);
+
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(heading(page, 'Log in')).toBeVisible();
+  await expect(heading(second, 'Log in')).toBeVisible({ timeout: 1_000 });
+  await expect(notices(second)).toContainText('You logged out in another tab.');
+  await expect(session(second)).toContainText('Tokennone');
+  expect(fromSecond.map((request) => request.url())).toEqual([]);
+});
+
+test('a login in one tab logs in the others', async ({ page, context, server }) => {
+  const username = newUsername('frances');
+  expect((await server.call('POST', '/api/auth/register', undefined, { username, password: PASSWORD })).status).toBe(201);
+  const second = await context.newPage();
+  await second.goto(server.url + '/notes');
+  await expect(heading(second, 'Log in to see your notes')).toBeVisible();
+
+  await page.goto(server.url + '/login');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(heading(page, `Hello, ${username}`)).toBeVisible();
+  await expect(heading(second, 'Notes')).toBeVisible();
+  expect(await heldToken(second)).toEqual(await heldToken(page));
+});
+
+test('two new tabs clicking Increment at once start one session, which counts 2', async ({ page, context, server }) => {
+  const second = await context.newPage();
+  await second.goto(server.url + '/');
+  for (const tab of [page, second]) {
+    await expect(counterValue(tab)).toHaveText('0');
+    await expect(session(tab)).toContainText('Tokennone');
+  }
+  await Promise.all([
+    page.getByRole('button', { name: 'Increment' }).click(),
+    second.getByRole('button', { name: 'Increment' }).click(),
+  ]);
+  await expect(counterValue(page).or(counterValue(second)).filter({ hasText: '2' })).toHaveCount(1);
+  const token = await heldToken(page);
+  expect(token).toBeTruthy();
+  await expect.poll(() => heldToken(second)).toEqual(token);
+  const counter = await server.call('GET', '/api/counter', token);
+  expect(await counter.json()).toEqual({ value: 2 });
+});
+
+test('with tabs=per-tab, two tabs are two independent sessions', async ({ page, context, server }) => {
+  await page.goto(server.url + '/?tabs=per-tab');
+  await expect(session(page)).toContainText('Tabsthis tab only');
+  await page.getByRole('button', { name: 'Increment' }).click();
+  await expect(counterValue(page)).toHaveText('1');
+  const username = newUsername('ada');
+  await register(page, username);
+
+  const second = await context.newPage();
+  await second.goto(server.url + '/?tabs=per-tab');
+  await expect(heading(second, 'Hello, visitor')).toBeVisible();
+  await expect(counterValue(second)).toHaveText('0');
+  await second.getByRole('button', { name: 'Increment' }).click();
+  await expect(counterValue(second)).toHaveText('1');
+  expect(await heldToken(second)).not.toEqual(await heldToken(page));
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(heading(page, 'Log in')).toBeVisible();
+  await second.reload();
+  await expect(counterValue(second)).toHaveText('1');
+});
+
+test('closing every tab ends the session; a reload keeps it', async ({ server }) => {
+  const context = await openBrowser({ cookies: false });
+  const checkCookies = watchForCookies(context);
+  const first = context.pages()[0] ?? (await context.newPage());
+  await first.goto(server.url + '/');
+  const username = newUsername('hopper');
+  await register(first, username);
+  const second = await context.newPage();
+  await second.goto(server.url + '/');
+  await expect(heading(second, `Hello, ${username}`)).toBeVisible();
+  await second.reload();
+  await expect(heading(second, `Hello, ${username}`)).toBeVisible();
+
+  // A new tab opens before the last one closes, or the browser would go with it.
+  const blank = await context.newPage();
+  await first.close();
+  await second.close();
+  await blank.goto(server.url + '/');
+  await expect(heading(blank, 'Hello, visitor')).toBeVisible();
+  await expect(session(blank)).toContainText('Tokennone');
+  await checkCookies();
+  await context.close();
+});
+
+test('a write sent while a login rotates the token is applied once, not lost', async ({ page, context, server }) => {
+  const username = newUsername('lovelace');
+  expect((await server.call('POST', '/api/auth/register', undefined, { username, password: PASSWORD })).status).toBe(201);
+  await page.getByRole('button', { name: 'Increment' }).click();
+  await expect(counterValue(page)).toHaveText('1');
+  const anonymous = await heldToken(page);
+
+  // The next increment leaves with the anonymous token, and reaches the server only once a login
+  // in another tab has rotated that token.
+  let loggedIn!: () => void;
+  const login = new Promise<void>((resolve) => (loggedIn = resolve));
+  const sent: (string | null)[] = [];
+  await page.route('**/api/counter/increment', async (route) => {
+    const token = await route.request().headerValue('x-session');
+    sent.push(token);
+    if (token === anonymous) await login;
+    await route.continue();
+  });
+  await page.getByRole('button', { name: 'Increment' }).click();
+  await expect.poll(() => sent.length).toBe(1);
+
+  const second = await context.newPage();
+  await second.goto(server.url + '/login');
+  await second.getByLabel('Username').fill(username);
+  await second.getByLabel('Password').fill(PASSWORD);
+  await second.getByRole('button', { name: 'Log in' }).click();
+  await expect(heading(second, `Hello, ${username}`)).toBeVisible();
+  const member = await heldToken(second);
+  expect(member).not.toEqual(anonymous);
+  await expect.poll(() => heldToken(page)).toEqual(member);
+  loggedIn();
+
+  // Refused with the retired token before it ran, then sent again with the new one.
+  await expect.poll(() => sent).toEqual([anonymous, member]);
+  await expect(counterValue(page)).toHaveText('2');
+  const counter = await server.call('GET', '/api/counter', member);
+  expect(await counter.json()).toEqual({ value: 2 });
+});
