@@ -38,7 +38,11 @@ pub struct SessionSummary {
     pub created: String,
     /// RFC 3339, UTC.
     pub last_seen: String,
+    /// The User-Agent header as the browser sent it (the session layer keeps its first 256 bytes).
     pub user_agent: Option<String>,
+    /// The browser and system read from `user_agent` ("Chrome 156 on Linux"), if known.
+    #[serde(default)]
+    pub device_name: Option<String>,
     /// Whether this is the session that asked.
     pub current: bool,
 }

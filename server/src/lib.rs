@@ -4,6 +4,7 @@ pub mod api;
 mod body_deadline;
 pub mod config;
 mod credential;
+mod device_name;
 mod error;
 mod flash;
 mod json;
@@ -89,8 +90,10 @@ pub struct App {
 
 impl App {
     /// Opens the stores and builds the routes. Must run inside a Tokio runtime: it starts the
-    /// background sweep of expired sessions.
+    /// background sweep of expired sessions. It also starts compiling, on a thread of its own, the
+    /// rules that name devices.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
+        device_name::warm_up();
         // One clock for the session layer and the login throttle.
         let clock = Clock::default();
         let Stores {

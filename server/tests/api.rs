@@ -75,6 +75,7 @@ on_each_store!(
     unknown_routes_and_methods_get_json_errors,
     health_answers,
     a_user_lists_and_ends_their_sessions,
+    sessions_name_their_browser_and_system,
     a_new_password_ends_the_other_sessions,
     notes_need_a_login,
     notes_are_created_read_updated_and_deleted,
@@ -498,6 +499,27 @@ async fn log_in_as(base: &str, device: &str, username: &str) -> Client {
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     client
+}
+
+async fn sessions_name_their_browser_and_system(client: Client) {
+    const CHROME_ON_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 \
+        (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+    let mut laptop = common::client_as(&client.base, CHROME_ON_LINUX);
+    assert_eq!(
+        register(&mut laptop, "grace").await.status,
+        StatusCode::CREATED
+    );
+    let _gadget = log_in_as(&client.base, "Gadget", "grace").await;
+
+    let listed = laptop.get("/api/sessions").await.body;
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let this = listed.iter().find(|info| info["current"] == true).unwrap();
+    assert_eq!(this["device_name"], "Chrome 156 on Linux");
+    assert_eq!(this["user_agent"], CHROME_ON_LINUX);
+    let gadget = listed.iter().find(|info| info["current"] == false).unwrap();
+    assert_eq!(gadget["device_name"], Value::Null);
+    assert_eq!(gadget["user_agent"], "Gadget");
 }
 
 async fn a_user_lists_and_ends_their_sessions(client: Client) {

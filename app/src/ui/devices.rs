@@ -71,20 +71,23 @@ pub fn DevicesPage() -> impl IntoView {
 #[component]
 fn DeviceItem(session: SessionSummary, on_end: impl Fn(String) + Copy + 'static) -> impl IntoView {
     let name = session
-        .user_agent
+        .device_name
         .clone()
-        .unwrap_or_else(|| "An unnamed browser".into());
-    let label = if session.current {
-        format!("{name} (this device)")
+        .or_else(|| session.user_agent.clone())
+        .unwrap_or_else(|| "Unknown browser".into());
+    let item_label = if session.current {
+        format!("{name}, this device")
     } else {
         name.clone()
     };
     let id = session.id.clone();
-    let item_label = label.clone();
     view! {
         <li class="device" aria-label=item_label>
             <div>
-                <p class="device-name">{label}</p>
+                <p class="device-name">
+                    <span title=session.user_agent.clone()>{name}</span>
+                    {session.current.then(|| view! { <span class="device-badge">"This device"</span> })}
+                </p>
                 <p class="device-times">
                     "Logged in " <time datetime=session.created.clone()>{short_time(&session.created)}</time>
                     ", last active " <time datetime=session.last_seen.clone()>{short_time(&session.last_seen)}</time>

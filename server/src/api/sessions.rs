@@ -13,6 +13,7 @@ use super::logged_in::LoggedIn;
 use super::params::PathId;
 use super::rfc3339;
 use crate::credential;
+use crate::device_name;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::users::User;
@@ -34,7 +35,16 @@ async fn touch(session: Session) -> Result<StatusCode, ApiError> {
 
 async fn list(LoggedIn { session, .. }: LoggedIn) -> Result<Json<Vec<SessionSummary>>, ApiError> {
     let sessions = session.principal_sessions().await?;
-    Ok(Json(sessions.into_iter().map(summary).collect()))
+    // A listing soon after the start may wait for the rules that name devices to compile, which
+    // must not hold up a thread of the runtime.
+    let summaries =
+        tokio::task::spawn_blocking(move || sessions.into_iter().map(summary).collect())
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "naming the devices failed");
+                ApiError::detail(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.")
+            })?;
+    Ok(Json(summaries))
 }
 
 async fn end_one(
@@ -90,6 +100,7 @@ fn summary(info: SessionInfo) -> SessionSummary {
         id: info.id,
         created: rfc3339(info.created),
         last_seen: rfc3339(info.last_seen),
+        device_name: info.user_agent.as_deref().and_then(device_name::of),
         user_agent: info.user_agent,
         current: info.current,
     }
