@@ -4,7 +4,7 @@
 //! reload can pick the token up again, and under [`TabScope::Shared`] the other tabs of the site
 //! hold the same token and hear of every change ([`crate::tabs`]).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -49,6 +49,8 @@ struct Holder {
     seen: Stamp,
     /// Until the tabs already open have answered, no request leaves (shared scope only).
     asking: bool,
+    /// The question to the other tabs this holder waits for: only its end settles it.
+    question: u64,
     settled: Vec<oneshot::Sender<()>>,
     /// Woken whenever the token changes.
     token_watchers: Vec<oneshot::Sender<()>>,
@@ -58,6 +60,8 @@ struct Holder {
 
 thread_local! {
     static HOLDER: RefCell<Option<Holder>> = const { RefCell::new(None) };
+    /// Questions to the other tabs asked so far, by every holder this page installed.
+    static QUESTIONS: Cell<u64> = const { Cell::new(0) };
 }
 
 fn with_holder<R>(f: impl FnOnce(&mut Holder) -> R) -> R {
@@ -144,6 +148,7 @@ impl Holder {
             },
             seen: stamp,
             asking: false,
+            question: 0,
             settled: Vec::new(),
             token_watchers: Vec::new(),
             expiry: None,
@@ -172,10 +177,20 @@ fn join_other_tabs() {
         with_holder(|holder| holder.scope = TabScope::PerTab);
         return;
     }
-    with_holder(|holder| holder.asking = true);
-    wasm_bindgen_futures::spawn_local(async {
+    let question = QUESTIONS.with(|asked| {
+        asked.set(asked.get() + 1);
+        asked.get()
+    });
+    with_holder(|holder| {
+        holder.asking = true;
+        holder.question = question;
+    });
+    wasm_bindgen_futures::spawn_local(async move {
         tabs::ask().await;
         let waiting = with_holder(|holder| {
+            if holder.question != question {
+                return Vec::new();
+            }
             holder.asking = false;
             std::mem::take(&mut holder.settled)
         });

@@ -3,12 +3,18 @@
 //! headless Chromium; the cookie-blocked browser is covered by the Playwright suite.
 #![cfg(target_arch = "wasm32")]
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use cookieless_client::{
-    apply_response, current, install, Place, SessionRequest, StoragePolicy, START_WAIT,
+    apply_response, current, expires, install, install_with_scope, ready, Answer, Place,
+    SessionRequest, StoragePolicy, TabScope, CHANNEL, START_WAIT,
 };
 use futures_util::FutureExt;
 use gloo_net::http::Method;
-use wasm_bindgen::JsValue;
+use gloo_timers::future::TimeoutFuture;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -109,8 +115,9 @@ fn memory_keeps_the_token_nowhere_else() {
     assert_eq!(current(), None, "a memory token must not survive a reload");
 }
 
+/// One tab alone: the rules of this page, without another tab to ask.
 fn start_without_token() {
-    install(StoragePolicy::Memory);
+    install_with_scope(StoragePolicy::Memory, TabScope::PerTab);
     apply_response(current().as_deref(), Some(""));
     assert_eq!(current(), None);
 }
@@ -188,4 +195,153 @@ async fn a_write_that_never_ends_holds_the_others_back_only_so_long() {
     );
     drop(next);
     drop(stalled);
+}
+
+/// Another tab of the site, played by a channel of this page: it answers every question with
+/// `answer`, and keeps what the page's tab says.
+struct OtherTab {
+    channel: web_sys::BroadcastChannel,
+    heard: Rc<RefCell<Vec<serde_json::Value>>>,
+    _listening: Closure<dyn Fn(web_sys::MessageEvent)>,
+}
+
+impl OtherTab {
+    fn open(answer: serde_json::Value) -> Self {
+        let channel = web_sys::BroadcastChannel::new(CHANNEL).unwrap();
+        let heard = Rc::new(RefCell::new(Vec::new()));
+        let (replies, kept) = (channel.clone(), heard.clone());
+        let listening =
+            Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+                let text = event.data().as_string().unwrap_or_default();
+                let message: serde_json::Value = serde_json::from_str(&text).unwrap();
+                if message["kind"] == "ask" {
+                    let answer = answer.to_string();
+                    replies.post_message(&JsValue::from_str(&answer)).unwrap();
+                }
+                kept.borrow_mut().push(message);
+            });
+        channel.set_onmessage(Some(listening.as_ref().unchecked_ref()));
+        OtherTab {
+            channel,
+            heard,
+            _listening: listening,
+        }
+    }
+
+    fn states(&self) -> Vec<serde_json::Value> {
+        let heard = self.heard.borrow();
+        heard
+            .iter()
+            .filter(|message| message["kind"] == "state")
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for OtherTab {
+    fn drop(&mut self) {
+        self.channel.close();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_tab_that_opens_takes_the_token_the_open_tabs_hold_and_tells_them_its_changes() {
+    let other = OtherTab::open(serde_json::json!({
+        "kind": "state",
+        "from": 1,
+        "state": {"token": "shared-token-aaaaaaaaaaa", "expires": null, "stamp": {"count": 5, "tab": 1}},
+    }));
+    let (place, scope) = install_with_scope(StoragePolicy::Memory, TabScope::Shared);
+    assert_eq!((place, scope), (Place::Memory, TabScope::Shared));
+    ready().await;
+    assert_eq!(current().as_deref(), Some("shared-token-aaaaaaaaaaa"));
+    let request = SessionRequest::begin(&Method::POST)
+        .now_or_never()
+        .expect("with the other tabs' token held, requests go at once");
+    assert_eq!(request.token(), Some("shared-token-aaaaaaaaaaa"));
+
+    // A logout here reaches the other tab, stamped later than what it held.
+    request.finish(Some(""));
+    TimeoutFuture::new(50).await;
+    let states = other.states();
+    let last = states.last().expect("the change was told");
+    assert_eq!(last["state"]["token"], serde_json::Value::Null);
+    assert!(last["state"]["stamp"]["count"].as_u64().unwrap() > 5);
+    // An older state from another tab changes nothing.
+    let stale = serde_json::json!({
+        "kind": "state",
+        "from": 1,
+        "state": {"token": "stale-token-aaaaaaaaaaaa", "expires": null, "stamp": {"count": 2, "tab": 1}},
+    });
+    other
+        .channel
+        .post_message(&JsValue::from_str(&stale.to_string()))
+        .unwrap();
+    TimeoutFuture::new(50).await;
+    assert_eq!(current(), None);
+    drop(other);
+    start_without_token();
+}
+
+#[wasm_bindgen_test]
+async fn a_request_refused_for_a_retired_token_is_sent_again_with_the_new_one() {
+    start_without_token();
+    apply_response(None, Some("before-login-aaaaaaaaaaa"));
+    let write = SessionRequest::begin(&Method::POST).await;
+    let login = SessionRequest::begin(&Method::POST).await;
+    // The write reached the server after the login had rotated the token.
+    let answer = write.finish_response(409, |_| None);
+    assert_eq!(
+        answer,
+        Answer::Rotated {
+            sent: Some("before-login-aaaaaaaaaaa".into())
+        }
+    );
+    let retry = answer.retry_token();
+    let login_answer = async {
+        TimeoutFuture::new(20).await;
+        login.finish_response(200, |name| {
+            (name == "X-Session").then(|| "after-login-aaaaaaaaaaaa".to_string())
+        })
+    };
+    let (token, login_answer) = futures_util::join!(retry, login_answer);
+    assert_eq!(token.as_deref(), Some("after-login-aaaaaaaaaaaa"));
+    assert_eq!(login_answer, Answer::Final);
+    // The application's own 409 carries the token, and stands.
+    let conflict = SessionRequest::begin(&Method::POST).await;
+    let answer = conflict.finish_response(409, |name| {
+        (name == "X-Session").then(|| "after-login-aaaaaaaaaaaa".to_string())
+    });
+    assert_eq!(answer, Answer::Final);
+}
+
+#[wasm_bindgen_test]
+async fn the_token_is_forgotten_when_its_deadline_passes() {
+    start_without_token();
+    let request = SessionRequest::begin(&Method::POST).await;
+    // The server's clock says the session has ten minutes left, whatever the browser's says.
+    request.finish_response(200, |name| match name {
+        "X-Session" => Some("deadline-token-aaaaaaaaa".into()),
+        "X-Session-Expires" => Some("2030-01-01T00:10:00Z".into()),
+        "Date" => Some("Tue, 01 Jan 2030 00:00:00 GMT".into()),
+        _ => None,
+    });
+    let left = expires().unwrap() - js_sys::Date::now();
+    assert!((599_000.0..=600_000.0).contains(&left), "{left} ms left");
+
+    // Its deadline already past by the server's clock.
+    let request = SessionRequest::begin(&Method::GET).await;
+    request.finish_response(200, |name| match name {
+        "X-Session" => Some("deadline-token-aaaaaaaaa".into()),
+        "X-Session-Expires" => Some("2030-01-01T00:00:00Z".into()),
+        "Date" => Some("Tue, 01 Jan 2030 00:00:01 GMT".into()),
+        _ => None,
+    });
+    TimeoutFuture::new(20).await;
+    assert_eq!(
+        current(),
+        None,
+        "a dead token is forgotten without a request"
+    );
+    assert_eq!(expires(), None);
 }
