@@ -29,6 +29,8 @@ pub struct SessionSignals {
     pub place: Place,
     /// Whether the site's tabs share the session, as in effect in this browser.
     pub scope: TabScope,
+    /// How many requests that rotate the token on purpose are on their way.
+    rotating: StoredValue<usize>,
 }
 
 /// Creates the session signals, keeps them in step with the token holder, and provides them as
@@ -61,6 +63,7 @@ pub fn provide_session() -> SessionSignals {
     let user = RwSignal::new(None::<String>);
     let ended = RwSignal::new(false);
     let logged_out_elsewhere = RwSignal::new(false);
+    let rotating = StoredValue::new(0_usize);
     tokens::subscribe(move |event| {
         let lost = match event {
             SessionEvent::TokenChanged(next) => {
@@ -80,9 +83,8 @@ pub fn provide_session() -> SessionSignals {
             }
             // Whoever holds the new token, the application learns it again.
             SessionEvent::ChangedInAnotherTab(Some(_)) => false,
-            SessionEvent::TokenReplaced | SessionEvent::Unauthorized | SessionEvent::Expired => {
-                true
-            }
+            SessionEvent::TokenReplaced => rotating.get_value() == 0,
+            SessionEvent::Unauthorized | SessionEvent::Expired => true,
         };
         if lost && user.get_untracked().is_some() {
             user.set(None);
@@ -97,6 +99,7 @@ pub fn provide_session() -> SessionSignals {
         expires,
         place: tokens::place(),
         scope: tokens::scope(),
+        rotating,
     };
     provide_context(session);
     session
@@ -113,6 +116,25 @@ pub fn use_session() -> SessionSignals {
 }
 
 impl SessionSignals {
+    /// Runs `request`, which rotates the token on purpose while the same user stays logged in
+    /// (a password change): the new token it brings is not reported as an ended session.
+    ///
+    /// ```no_run
+    /// # async fn change_password() {}
+    /// # fn demo(session: cookieless_client::SessionSignals) {
+    /// leptos::task::spawn_local(async move {
+    ///     session.rotating(change_password()).await;
+    /// });
+    /// # }
+    /// ```
+    pub async fn rotating<T>(&self, request: impl std::future::Future<Output = T>) -> T {
+        let rotating = self.rotating;
+        rotating.update_value(|count| *count += 1);
+        let answer = request.await;
+        rotating.update_value(|count| *count -= 1);
+        answer
+    }
+
     /// Records that the user logged out on purpose (or is about to log in as someone, which
     /// rotates the token), so that losing the token is not reported as an ended session.
     pub fn logged_out(&self) {

@@ -25,11 +25,17 @@ test('an idle session expires and the UI says so', async ({ context }) => {
     const page = context.pages()[0];
     await page.goto(server.url + '/');
     await expectCookiesBlocked(page);
-    await register(page, newUsername('ida'));
-    await page.waitForTimeout(3_000);
-    await page.getByRole('button', { name: 'Increment' }).click();
-    await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+    const username = newUsername('ida');
+    await register(page, username);
+    const token = await heldToken(page);
+    // At its deadline the UI leaves by itself, without a request; the server agrees.
+    await expect(page.getByRole('heading', { name: 'Log in', exact: true })).toBeVisible();
     await expect(notices(page).getByText('Your session has ended. Please log in again.')).toBeVisible();
+    expect((await server.call('GET', '/api/auth/me', token)).status).toBe(401);
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect(page.getByRole('heading', { name: `Hello, ${username}` })).toBeVisible();
   } finally {
     await dispose();
   }

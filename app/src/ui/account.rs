@@ -44,15 +44,11 @@ fn ChangePasswordForm() -> impl IntoView {
             return;
         }
         pending.set(true);
-        // The answer rotates the token, which is not a session that ended by itself.
-        let user = session.user.get_untracked();
-        session.logged_out();
         spawn_local(async move {
-            let changed = api::post::<_, ()>(paths::PASSWORD, &change).await;
-            match &changed {
-                Err(failure) if failure.status() == Some(401) => session.ended.set(true),
-                _ => session.user.set(user),
-            }
+            // The answer rotates the token, which is not a session that ended by itself.
+            let changed = session
+                .rotating(api::post::<_, ()>(paths::PASSWORD, &change))
+                .await;
             match changed {
                 Ok(()) => {
                     for field in [current, new, confirm] {

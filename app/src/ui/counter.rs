@@ -12,29 +12,41 @@ use crate::server_fns::reset_counter;
 pub fn CounterCard() -> impl IntoView {
     let value = RwSignal::new(None::<u64>);
     let error = RwSignal::new(None::<String>);
-    let show = move |result: Result<Counter, String>| match result {
-        Ok(counter) => {
-            value.set(Some(counter.value));
-            error.set(None);
-        }
-        Err(message) => error.set(Some(message)),
+    // Answers may come back out of order (the first read and a quick first click leave together
+    // once the other tabs have answered): only the answer to the latest request sent is shown.
+    let sent = StoredValue::new(0_u64);
+    let send = move || {
+        sent.update_value(|sent| *sent += 1);
+        sent.get_value()
     };
+    let show = move |request: u64, result: Result<Counter, String>| {
+        if request != sent.get_value() {
+            return;
+        }
+        match result {
+            Ok(counter) => {
+                value.set(Some(counter.value));
+                error.set(None);
+            }
+            Err(message) => error.set(Some(message)),
+        }
+    };
+    let request = send();
     spawn_local(async move {
-        show(
-            api::get::<Counter>(paths::COUNTER)
-                .await
-                .map_err(|e| e.to_string()),
-        );
+        let result = api::get::<Counter>(paths::COUNTER).await;
+        show(request, result.map_err(|e| e.to_string()));
     });
     let increment = move |_| {
+        let request = send();
         spawn_local(async move {
             let result = api::post_empty::<Counter>(paths::COUNTER_INCREMENT).await;
-            show(result.map_err(|e| e.to_string()));
+            show(request, result.map_err(|e| e.to_string()));
         })
     };
     let reset = move |_| {
+        let request = send();
         spawn_local(async move {
-            show(reset_counter().await.map_err(|e| e.to_string()));
+            show(request, reset_counter().await.map_err(|e| e.to_string()));
         })
     };
     view! {
