@@ -99,7 +99,8 @@ fn clock_seconds(time: &str) -> Option<i64> {
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's
 /// `days_from_civil`).
 fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    // Years of four digits, as both forms write them; anything else is junk, not a date.
+    if !(1..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
     let year = if month <= 2 { year - 1 } else { year };
@@ -179,6 +180,7 @@ mod tests {
             "2026-13-03T10:00:00Z",
             "2026-12-03T25:00:00Z",
             "soon",
+            "9223372036854775807-01-01T00:00:00Z",
         ] {
             assert_eq!(rfc3339_millis(junk), None, "{junk}");
         }

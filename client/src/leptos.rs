@@ -128,11 +128,10 @@ impl SessionSignals {
     /// # }
     /// ```
     pub async fn rotating<T>(&self, request: impl std::future::Future<Output = T>) -> T {
-        let rotating = self.rotating;
-        rotating.update_value(|count| *count += 1);
-        let answer = request.await;
-        rotating.update_value(|count| *count -= 1);
-        answer
+        self.rotating.update_value(|count| *count += 1);
+        // Counted down however the request ends, dropped half-way included.
+        let _rotation = Rotation(self.rotating);
+        request.await
     }
 
     /// Records that the user logged out on purpose (or is about to log in as someone, which
@@ -141,5 +140,15 @@ impl SessionSignals {
         self.user.set(None);
         self.ended.set(false);
         self.logged_out_elsewhere.set(false);
+    }
+}
+
+/// One request that rotates the token on purpose, on its way.
+struct Rotation(StoredValue<usize>);
+
+impl Drop for Rotation {
+    fn drop(&mut self) {
+        self.0
+            .try_update_value(|count| *count = count.saturating_sub(1));
     }
 }

@@ -32,7 +32,7 @@
 //! # Every tab, one session
 //!
 //! Under [`TabScope::Shared`], the default, every open tab of the site holds the same token, as
-//! they would share a session cookie, with no storage at all: a tab that opens asks the others
+//! they would share a session cookie, with no storage shared between them: a tab that opens asks the others
 //! over a `BroadcastChannel` (waiting at most [`ASK_WAIT`]), a change in one tab (a login, a
 //! rotation, a logout, a session the server ended) reaches the others at once, and the token is
 //! gone once the last tab closes. The protocol's rules hold across tabs: an answer to a request
@@ -45,8 +45,9 @@
 //!
 //! Every answer that carries the token says when the session dies unless it is used again
 //! (`X-Session-Expires`); [`expires`] gives it on the browser's clock, corrected for a server
-//! clock that disagrees. When it passes, the client forgets the token at once, in every tab,
-//! without a request, and says so ([`SessionEvent::Expired`]).
+//! clock that disagrees. When it passes, every tab forgets the token on its own timer, without a
+//! request, and says so ([`SessionEvent::Expired`]); a browser may run a hidden tab's timers
+//! late, never early.
 //!
 //! **XSS caveat.** Any script running in the page can read the token wherever it is kept, memory
 //! included, just as it could make requests with an `HttpOnly` cookie. Header tokens remove CSRF;
@@ -75,11 +76,11 @@ mod tokens;
 pub use header::{is_rotation_refusal, local_deadline, next_token, X_SESSION, X_SESSION_EXPIRES};
 #[cfg(feature = "leptos")]
 pub use leptos::{provide_session, use_session, SessionSignals};
-pub use request::{Answer, SessionRequest, ROTATION_WAIT, START_WAIT};
+pub use request::{Answer, SessionRequest, ROTATION_WAIT};
 #[cfg(feature = "leptos")]
 pub use server_fn_client::SessionClient;
 pub use storage::{cookies_work, Place, StoragePolicy};
-pub use tabs::{TabScope, ASK_WAIT, CHANNEL};
+pub use tabs::{TabScope, ASK_WAIT, CHANNEL, START_WAIT};
 pub use tokens::{
     apply_response, current, expires, install, install_with_scope, place, ready,
     report_unauthorized, scope, subscribe, SessionEvent,

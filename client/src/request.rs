@@ -24,15 +24,11 @@ use gloo_timers::future::TimeoutFuture;
 use send_wrapper::SendWrapper;
 
 use crate::header::{is_rotation_refusal, local_deadline, X_SESSION, X_SESSION_EXPIRES};
-use crate::tabs::{self, StartClaim};
+use crate::tabs::{self, StartClaim, START_WAIT};
 use crate::tokens;
 
 /// Held by the one tokenless request that may start a session.
 static STARTING: Mutex<()> = Mutex::new(());
-
-/// How long a request without a token waits for another one to start the session before it
-/// goes without.
-pub const START_WAIT: Duration = Duration::from_secs(10);
 
 /// How long a request refused because a rotation retired its token waits for the new token
 /// before it is sent again; the answer that brings it is normally on its way already.

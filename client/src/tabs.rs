@@ -36,6 +36,11 @@ pub const ASK_WAIT: Duration = Duration::from_millis(250);
 /// How long a claim to start a session listens for a rival claim before it counts as won.
 const SETTLE: Duration = Duration::from_millis(40);
 
+/// How long a request without a token waits for another one, in this tab or another, to start
+/// the session before it goes without; a claim older than this is taken as abandoned (its tab
+/// crashed, or was frozen before it could say goodbye).
+pub const START_WAIT: Duration = Duration::from_secs(10);
+
 /// Whether the tabs of a site share one session.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TabScope {
@@ -90,7 +95,7 @@ impl Stamp {
     /// The stamp of a change made by this tab after everything it has seen.
     pub(crate) fn next_after(seen: Stamp) -> Stamp {
         Stamp {
-            count: seen.count + 1,
+            count: seen.count.saturating_add(1),
             tab: this_tab(),
         }
     }
@@ -114,12 +119,20 @@ pub(crate) struct TabState {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum Message {
-    /// A tab opened and wants the token.
-    Ask { from: u64 },
+    /// A tab opened (or came back) and wants the token; it says what it holds, which the others
+    /// take if it is newer (a tab reloaded with the token while they opened without).
+    Ask { from: u64, state: TabState },
     /// A tab's state: an answer to `Ask`, or a change it made.
     State { from: u64, state: TabState },
     /// The answer to `Ask` of a tab that knows of no token either: it is there, that is all.
     Here { from: u64 },
+    /// A new deadline for the token that the change `stamp` brought. It changes no token: a
+    /// deadline read from an answer must never undo a login another tab made meanwhile.
+    Deadline {
+        from: u64,
+        stamp: Stamp,
+        expires: Option<f64>,
+    },
     /// A tab wants to start a session (`started`: it already is).
     Claim { from: u64, seq: u64, started: bool },
     /// A tab gave its claim up: its request ended, or it lost to a rival.
@@ -133,6 +146,7 @@ enum Message {
 pub(crate) struct Hooks {
     pub(crate) current: fn() -> TabState,
     pub(crate) adopt: fn(TabState),
+    pub(crate) adopt_deadline: fn(Stamp, Option<f64>),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -146,15 +160,26 @@ struct Link {
     hooks: Hooks,
     /// Other tabs heard from and not gone since.
     peers: BTreeSet<u64>,
-    /// Other tabs' claims to start a session, and whether each has started.
-    claims: BTreeMap<u64, (u64, bool)>,
+    /// Other tabs' claims to start a session, whether each has started, and when it was heard.
+    claims: BTreeMap<u64, Claimed>,
     /// This tab's claim, and whether it has started.
     mine: Option<(u64, bool)>,
     next_seq: u64,
     /// Whoever waits for a claim to end or a state to arrive.
     waiting: Vec<oneshot::Sender<()>>,
+    /// Whoever waits for another tab's state.
+    answers: Vec<oneshot::Sender<()>>,
     _on_message: Closure<dyn Fn(web_sys::MessageEvent)>,
     _on_pagehide: Closure<dyn Fn()>,
+    _on_pageshow: Closure<dyn Fn(web_sys::PageTransitionEvent)>,
+}
+
+#[derive(Clone, Copy)]
+struct Claimed {
+    seq: u64,
+    started: bool,
+    /// When it was heard, by `Date.now()`.
+    at: f64,
 }
 
 thread_local! {
@@ -196,9 +221,19 @@ pub(crate) fn open(hooks: Hooks) -> bool {
         });
     channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     let on_pagehide = Closure::<dyn Fn()>::new(|| post(&Message::Bye { from: this_tab() }));
+    // A page restored from the back/forward cache missed every change since it was hidden.
+    let on_pageshow = Closure::<dyn Fn(web_sys::PageTransitionEvent)>::new(
+        |event: web_sys::PageTransitionEvent| {
+            if event.persisted() {
+                ask_again();
+            }
+        },
+    );
     if let Some(window) = web_sys::window() {
         let _ = window
             .add_event_listener_with_callback("pagehide", on_pagehide.as_ref().unchecked_ref());
+        let _ = window
+            .add_event_listener_with_callback("pageshow", on_pageshow.as_ref().unchecked_ref());
     }
     LINK.with(|link| {
         *link.borrow_mut() = Some(Link {
@@ -209,8 +244,10 @@ pub(crate) fn open(hooks: Hooks) -> bool {
             mine: None,
             next_seq: 1,
             waiting: Vec::new(),
+            answers: Vec::new(),
             _on_message: on_message,
             _on_pagehide: on_pagehide,
+            _on_pageshow: on_pageshow,
         });
     });
     true
@@ -228,6 +265,10 @@ pub(crate) fn close() {
                 "pagehide",
                 link._on_pagehide.as_ref().unchecked_ref(),
             );
+            let _ = window.remove_event_listener_with_callback(
+                "pageshow",
+                link._on_pageshow.as_ref().unchecked_ref(),
+            );
         }
     }
 }
@@ -244,15 +285,40 @@ pub(crate) fn announce(state: &TabState) {
     });
 }
 
-/// Asks the tabs already open for their state, and waits until one answers (the holder has
-/// adopted it by then) or [`ASK_WAIT`] has passed.
+/// Tells the other tabs of a new deadline for the token they hold too.
+pub(crate) fn announce_deadline(stamp: Stamp, expires: Option<f64>) {
+    post(&Message::Deadline {
+        from: this_tab(),
+        stamp,
+        expires,
+    });
+}
+
+/// Asks the tabs already open for their state, and waits until one tells it (the holder has
+/// adopted it by then, if newer) or [`ASK_WAIT`] has passed. Tabs that hold no token answer
+/// that they are there, which ends no wait.
 pub(crate) async fn ask() {
-    if !is_open() {
+    let Some(answer) = with_link(|link| {
+        let (sender, receiver) = oneshot::channel();
+        link.answers.push(sender);
+        receiver
+    }) else {
         return;
-    }
-    let news = subscribe_news();
-    post(&Message::Ask { from: this_tab() });
-    wait_for(news, millis(ASK_WAIT)).await;
+    };
+    ask_again();
+    wait_for(answer, millis(ASK_WAIT)).await;
+}
+
+/// Asks the other tabs for their state without waiting: a tab that may have missed a change (a
+/// request refused for a retired token, a page back from the cache) hears it again.
+pub(crate) fn ask_again() {
+    let Some(hooks) = with_link(|link| link.hooks) else {
+        return;
+    };
+    post(&Message::Ask {
+        from: this_tab(),
+        state: (hooks.current)(),
+    });
 }
 
 /// The right to start the session, held across tabs until dropped.
@@ -283,7 +349,7 @@ pub(crate) async fn claim_start(wait: u32, needed: impl Fn() -> bool) -> StartCl
     }
     let until = js_sys::Date::now() + f64::from(wait);
     loop {
-        while with_link(|link| !link.claims.is_empty()).unwrap_or(false) {
+        while with_link(|link| link.others_claiming()).unwrap_or(false) {
             if !needed() {
                 return no_claim();
             }
@@ -297,7 +363,7 @@ pub(crate) async fn claim_start(wait: u32, needed: impl Fn() -> bool) -> StartCl
         }
         let Some((seq, alone)) = with_link(|link| {
             let seq = link.next_seq;
-            link.next_seq += 1;
+            link.next_seq = link.next_seq.saturating_add(1);
             link.mine = Some((seq, false));
             (seq, link.peers.is_empty())
         }) else {
@@ -318,10 +384,13 @@ pub(crate) async fn claim_start(wait: u32, needed: impl Fn() -> bool) -> StartCl
             tab: this_tab(),
         };
         let won = with_link(|link| {
-            let beaten = link
-                .claims
-                .iter()
-                .any(|(&tab, &(seq, started))| started || ClaimOrder { seq, tab } < ours);
+            let beaten = link.claims.iter().any(|(&tab, claim)| {
+                claim.started
+                    || ClaimOrder {
+                        seq: claim.seq,
+                        tab,
+                    } < ours
+            });
             if beaten {
                 link.mine = None;
             } else {
@@ -344,9 +413,10 @@ pub(crate) async fn claim_start(wait: u32, needed: impl Fn() -> bool) -> StartCl
 
 fn receive(message: Message) {
     let from = match &message {
-        Message::Ask { from }
+        Message::Ask { from, .. }
         | Message::State { from, .. }
         | Message::Here { from }
+        | Message::Deadline { from, .. }
         | Message::Claim { from, .. }
         | Message::Release { from }
         | Message::Bye { from } => *from,
@@ -363,7 +433,8 @@ fn receive(message: Message) {
         return;
     };
     match message {
-        Message::Ask { .. } => {
+        Message::Ask { state, .. } => {
+            (hooks.adopt)(state);
             let state = (hooks.current)();
             if state.stamp.is_initial() {
                 post(&Message::Here { from: this_tab() });
@@ -382,12 +453,18 @@ fn receive(message: Message) {
         Message::State { state, .. } => {
             // Adopted before anyone waiting wakes, so that they find the new token held.
             (hooks.adopt)(state);
+            let answers = with_link(|link| std::mem::take(&mut link.answers)).unwrap_or_default();
+            for answer in answers {
+                let _ = answer.send(());
+            }
             wake_all();
         }
+        Message::Deadline { stamp, expires, .. } => (hooks.adopt_deadline)(stamp, expires),
         Message::Claim { seq, started, .. } => {
             let answer = with_link(|link| {
-                link.next_seq = link.next_seq.max(seq + 1);
-                link.claims.insert(from, (seq, started));
+                link.next_seq = link.next_seq.max(seq.saturating_add(1));
+                let at = js_sys::Date::now();
+                link.claims.insert(from, Claimed { seq, started, at });
                 match link.mine {
                     Some((mine, true)) => Some(mine),
                     _ => None,
@@ -414,6 +491,15 @@ fn receive(message: Message) {
             });
             wake_all();
         }
+    }
+}
+
+impl Link {
+    /// Whether another tab is claiming the start, forgetting claims too old to be alive.
+    fn others_claiming(&mut self) -> bool {
+        let oldest = js_sys::Date::now() - START_WAIT.as_millis() as f64;
+        self.claims.retain(|_, claim| claim.at >= oldest);
+        !self.claims.is_empty()
     }
 }
 

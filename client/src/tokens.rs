@@ -55,6 +55,8 @@ struct Holder {
     /// Woken whenever the token changes.
     token_watchers: Vec<oneshot::Sender<()>>,
     expiry: Option<Timeout>,
+    /// The token the deadline timer dropped, until another token is held.
+    expired: Option<String>,
     listeners: Vec<Listener>,
 }
 
@@ -152,6 +154,7 @@ impl Holder {
             settled: Vec::new(),
             token_watchers: Vec::new(),
             expiry: None,
+            expired: None,
             listeners,
         }
     }
@@ -172,6 +175,7 @@ fn join_other_tabs() {
     let hooks = Hooks {
         current: shared_state,
         adopt,
+        adopt_deadline,
     };
     if !tabs::open(hooks) {
         with_holder(|holder| holder.scope = TabScope::PerTab);
@@ -212,14 +216,16 @@ fn join_other_tabs() {
 /// # }
 /// ```
 pub async fn ready() {
-    let wait = with_holder(|holder| {
-        holder.asking.then(|| {
-            let (sender, receiver) = oneshot::channel();
-            holder.settled.push(sender);
-            receiver
-        })
-    });
-    if let Some(wait) = wait {
+    // A holder installed anew while this waited asks again: wait for that question too.
+    loop {
+        let wait = with_holder(|holder| {
+            holder.asking.then(|| {
+                let (sender, receiver) = oneshot::channel();
+                holder.settled.push(sender);
+                receiver
+            })
+        });
+        let Some(wait) = wait else { return };
         let _ = wait.await;
     }
 }
@@ -264,51 +270,70 @@ pub fn apply_response(sent: Option<&str>, header: Option<&str>) {
 /// [`apply_response`], with the session's deadline on this browser's clock when the answer gave
 /// one.
 pub(crate) fn apply(sent: Option<&str>, header: Option<&str>, expires: Option<f64>) {
+    enum Change {
+        Token(TabState),
+        Deadline(TabState),
+    }
     let change = with_holder(|holder| {
-        let held = holder.state.token.clone();
-        let next = next_token(held.as_deref(), sent, header);
-        let token_changed = next.is_some();
-        let token = next.unwrap_or_else(|| held.clone());
-        // A deadline counts only from an answer that carried the token held now.
-        let fresh = header.is_some() && held.as_deref() == sent;
-        let expires = match (&token, fresh, expires) {
-            (None, _, _) => None,
-            (Some(_), true, Some(expires)) => Some(expires),
-            (Some(_), _, _) if token_changed => None,
-            _ => holder.state.expires,
-        };
-        let expires_changed = expires != holder.state.expires;
-        if !token_changed && !expires_changed {
-            return None;
+        let mut held = holder.state.token.clone();
+        // An answer to a request sent with the token the deadline timer just dropped still
+        // counts: the server kept the session alive (a "Stay signed in" at the last second).
+        if held.is_none() && sent.is_some() && sent == holder.expired.as_deref() {
+            held = holder.expired.take();
         }
+        let revived = held != holder.state.token;
+        let next = next_token(held.as_deref(), sent, header);
+        if next.is_none() && !revived {
+            // A deadline counts only from an answer that carried the token held now.
+            let fresh = header.is_some_and(|header| !header.is_empty()) && held.as_deref() == sent;
+            let expires = expires.filter(|_| fresh)?;
+            let moved = holder
+                .state
+                .expires
+                .is_none_or(|before| (expires - before).abs() >= 1_000.0);
+            if !moved {
+                return None;
+            }
+            holder.state.expires = Some(expires);
+            return Some(Change::Deadline(holder.state.clone()));
+        }
+        let token = next.unwrap_or(held);
+        holder.expired = None;
         let stamp = Stamp::next_after(holder.seen);
         holder.seen = stamp;
         holder.state = TabState {
-            token: token.clone(),
-            expires,
+            expires: expires.filter(|_| token.is_some()),
+            token,
             stamp,
         };
-        if token_changed {
-            holder.place.write(token.as_deref());
-        }
-        Some((token, token_changed, expires_changed, holder.state.clone()))
+        Some(Change::Token(holder.state.clone()))
     });
-    let Some((token, token_changed, expires_changed, state)) = change else {
-        return;
-    };
-    tabs::announce(&state);
-    schedule_expiry();
-    if token_changed {
-        wake_token_watchers();
-        let replaced = sent.is_some() && token.is_some();
-        notify(&SessionEvent::TokenChanged(token));
-        if replaced {
-            notify(&SessionEvent::TokenReplaced);
+    match change {
+        None => {}
+        Some(Change::Deadline(state)) => {
+            tabs::announce_deadline(state.stamp, state.expires);
+            schedule_expiry();
+            notify(&SessionEvent::ExpiresChanged(state.expires));
+        }
+        Some(Change::Token(state)) => {
+            keep(&state.token);
+            tabs::announce(&state);
+            schedule_expiry();
+            wake_token_watchers();
+            let replaced = sent.is_some() && state.token.is_some();
+            notify(&SessionEvent::TokenChanged(state.token.clone()));
+            if replaced {
+                notify(&SessionEvent::TokenReplaced);
+            }
+            notify(&SessionEvent::ExpiresChanged(state.expires));
         }
     }
-    if expires_changed {
-        notify(&SessionEvent::ExpiresChanged(state.expires));
-    }
+}
+
+/// Keeps a copy of the token where a reload finds it; outside the holder's borrow, since a
+/// history method may be wrapped by other scripts.
+fn keep(token: &Option<String>) {
+    place().write(token.as_deref());
 }
 
 /// Takes another tab's state if it is newer than this tab's.
@@ -320,9 +345,7 @@ fn adopt(remote: TabState) {
         }
         let token_changed = remote.token != holder.state.token;
         let expires_changed = remote.expires != holder.state.expires;
-        if token_changed {
-            holder.place.write(remote.token.as_deref());
-        }
+        holder.expired = None;
         holder.state = remote.clone();
         Some((token_changed, expires_changed))
     });
@@ -331,12 +354,30 @@ fn adopt(remote: TabState) {
     };
     schedule_expiry();
     if token_changed {
+        keep(&remote.token);
         wake_token_watchers();
         notify(&SessionEvent::ChangedInAnotherTab(remote.token.clone()));
         notify(&SessionEvent::TokenChanged(remote.token));
     }
     if expires_changed {
         notify(&SessionEvent::ExpiresChanged(remote.expires));
+    }
+}
+
+/// Takes another tab's new deadline for the token this tab holds too (the same change of token,
+/// by its stamp); a deadline never overrides a change of token.
+fn adopt_deadline(stamp: Stamp, expires: Option<f64>) {
+    let changed = with_holder(|holder| {
+        let same_token = holder.state.stamp == stamp && holder.state.token.is_some();
+        let changed = same_token && holder.state.expires != expires;
+        if changed {
+            holder.state.expires = expires;
+        }
+        changed
+    });
+    if changed {
+        schedule_expiry();
+        notify(&SessionEvent::ExpiresChanged(expires));
     }
 }
 
@@ -360,9 +401,8 @@ fn expire_if_due() {
         holder.expiry = None;
         match holder.state.expires {
             Some(deadline) if js_sys::Date::now() >= deadline => {
-                holder.state.token = None;
+                holder.expired = holder.state.token.take();
                 holder.state.expires = None;
-                holder.place.write(None);
                 Some(true)
             }
             Some(_) => Some(false),
@@ -371,6 +411,7 @@ fn expire_if_due() {
     });
     match due {
         Some(true) => {
+            keep(&None);
             wake_token_watchers();
             notify(&SessionEvent::TokenChanged(None));
             notify(&SessionEvent::ExpiresChanged(None));
@@ -386,6 +427,8 @@ fn expire_if_due() {
 /// this tab or another) that brings the new one.
 pub(crate) async fn replacement_of(sent: Option<&str>, wait: Duration) -> Option<String> {
     let until = js_sys::Date::now() + wait.as_millis() as f64;
+    // This tab may have missed the change (it was frozen, or back from the page cache).
+    tabs::ask_again();
     loop {
         let (held, watcher) = with_holder(|holder| {
             let held = holder.state.token.clone();

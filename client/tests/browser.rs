@@ -228,13 +228,19 @@ impl OtherTab {
         }
     }
 
-    fn states(&self) -> Vec<serde_json::Value> {
+    /// What the page's tab said, of one kind (`state`, `deadline`, ...).
+    fn heard(&self, kind: &str) -> Vec<serde_json::Value> {
         let heard = self.heard.borrow();
         heard
             .iter()
-            .filter(|message| message["kind"] == "state")
+            .filter(|message| message["kind"] == kind)
             .cloned()
             .collect()
+    }
+
+    fn say(&self, message: serde_json::Value) {
+        let message = JsValue::from_str(&message.to_string());
+        self.channel.post_message(&message).unwrap();
     }
 }
 
@@ -255,6 +261,29 @@ async fn a_tab_that_opens_takes_the_token_the_open_tabs_hold_and_tells_them_its_
     assert_eq!((place, scope), (Place::Memory, TabScope::Shared));
     ready().await;
     assert_eq!(current().as_deref(), Some("shared-token-aaaaaaaaaaa"));
+    assert_eq!(other.heard("ask").len(), 1);
+
+    // A new deadline for the same token goes out as a deadline, never as a change of token, and
+    // a deadline that belongs to another change of token is not taken.
+    let read = SessionRequest::begin(&Method::GET).await;
+    read.finish_response(200, |name| match name {
+        "X-Session" => Some("shared-token-aaaaaaaaaaa".into()),
+        "X-Session-Expires" => Some("2030-01-01T00:10:00Z".into()),
+        "Date" => Some("Tue, 01 Jan 2030 00:00:00 GMT".into()),
+        _ => None,
+    });
+    let deadline = expires().expect("a deadline");
+    TimeoutFuture::new(50).await;
+    let told = other.heard("deadline");
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["stamp"]["count"], 5);
+    assert!(other.heard("state").is_empty());
+    other.say(serde_json::json!({
+        "kind": "deadline", "from": 1, "stamp": {"count": 4, "tab": 1}, "expires": 1.0,
+    }));
+    TimeoutFuture::new(50).await;
+    assert_eq!(expires(), Some(deadline));
+
     let request = SessionRequest::begin(&Method::POST)
         .now_or_never()
         .expect("with the other tabs' token held, requests go at once");
@@ -263,7 +292,7 @@ async fn a_tab_that_opens_takes_the_token_the_open_tabs_hold_and_tells_them_its_
     // A logout here reaches the other tab, stamped later than what it held.
     request.finish(Some(""));
     TimeoutFuture::new(50).await;
-    let states = other.states();
+    let states = other.heard("state");
     let last = states.last().expect("the change was told");
     assert_eq!(last["state"]["token"], serde_json::Value::Null);
     assert!(last["state"]["stamp"]["count"].as_u64().unwrap() > 5);
@@ -273,10 +302,7 @@ async fn a_tab_that_opens_takes_the_token_the_open_tabs_hold_and_tells_them_its_
         "from": 1,
         "state": {"token": "stale-token-aaaaaaaaaaaa", "expires": null, "stamp": {"count": 2, "tab": 1}},
     });
-    other
-        .channel
-        .post_message(&JsValue::from_str(&stale.to_string()))
-        .unwrap();
+    other.say(stale);
     TimeoutFuture::new(50).await;
     assert_eq!(current(), None);
     drop(other);
@@ -330,6 +356,7 @@ async fn the_token_is_forgotten_when_its_deadline_passes() {
     assert!((599_000.0..=600_000.0).contains(&left), "{left} ms left");
 
     // Its deadline already past by the server's clock.
+    let stay_signed_in = SessionRequest::begin(&Method::POST).await;
     let request = SessionRequest::begin(&Method::GET).await;
     request.finish_response(200, |name| match name {
         "X-Session" => Some("deadline-token-aaaaaaaaa".into()),
@@ -344,4 +371,14 @@ async fn the_token_is_forgotten_when_its_deadline_passes() {
         "a dead token is forgotten without a request"
     );
     assert_eq!(expires(), None);
+
+    // A request that left before the deadline and kept the session alive brings it back.
+    stay_signed_in.finish_response(200, |name| match name {
+        "X-Session" => Some("deadline-token-aaaaaaaaa".into()),
+        "X-Session-Expires" => Some("2030-01-01T00:10:00Z".into()),
+        "Date" => Some("Tue, 01 Jan 2030 00:00:00 GMT".into()),
+        _ => None,
+    });
+    assert_eq!(current().as_deref(), Some("deadline-token-aaaaaaaaa"));
+    assert!(expires().is_some());
 }

@@ -40,7 +40,7 @@ test('a logout in one tab shows the login page in the other within a second, wit
   await page.getByRole('button', { name: 'Log out' }).click();
   await expect(heading(page, 'Log in')).toBeVisible();
   await expect(heading(second, 'Log in')).toBeVisible({ timeout: 1_000 });
-  await expect(notices(second)).toContainText('You logged out in another tab.');
+  await expect(notices(second)).toContainText('You were logged out in another tab.');
   expect(await heldToken(second)).toBeUndefined();
   expect(fromSecond.map((request) => request.url())).toEqual([]);
 });

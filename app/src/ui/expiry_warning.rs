@@ -26,7 +26,7 @@ pub fn ExpiryWarning() -> impl IntoView {
         on_cleanup(move || ticking.clear());
     }
     // Once staying signed in left the end where it was, the end is the session's absolute one,
-    // which only a new login moves.
+    // which only a new login moves. (The server does not say which deadline is the nearer.)
     let unmovable = RwSignal::new(None::<f64>);
     let pending = RwSignal::new(false);
     let left = move || {
@@ -41,8 +41,12 @@ pub fn ExpiryWarning() -> impl IntoView {
             match api::post_empty::<()>(paths::TOUCH_SESSION).await {
                 Ok(()) => {
                     let after = session.expires.get_untracked();
-                    if after.is_some_and(|after| after - js_sys::Date::now() <= WARN_BEFORE) {
-                        unmovable.set(after.or(before));
+                    let moved = match (before, after) {
+                        (Some(before), Some(after)) => after > before + 1_000.0,
+                        _ => true,
+                    };
+                    if !moved {
+                        unmovable.set(after);
                     }
                 }
                 Err(error) => notices.push(
@@ -59,7 +63,12 @@ pub fn ExpiryWarning() -> impl IntoView {
         let here = web_sys::window()
             .and_then(|window| window.location().pathname().ok())
             .unwrap_or_default();
-        let view = if unmovable.get() == session.expires.get() {
+        let at_the_end = match (unmovable.get(), session.expires.get()) {
+            // The same deadline, give or take the second the server's clock is read to.
+            (Some(end), Some(expires)) => (expires - end).abs() < 2_000.0,
+            _ => false,
+        };
+        let view = if at_the_end {
             view! {
                 <p>
                     {format!("Your session ends {when} and cannot be extended. ")}

@@ -135,7 +135,7 @@ fn SessionWatch() -> impl IntoView {
     Effect::new(move |_| {
         if session.logged_out_elsewhere.get() {
             session.logged_out_elsewhere.set(false);
-            notices.push(Level::Info, "You logged out in another tab.");
+            notices.push(Level::Info, "You were logged out in another tab.");
             redirect.go("/login");
         }
     });
