@@ -166,3 +166,18 @@ test('a write sent while a login rotates the token is applied once, not lost', a
   const counter = await server.call('GET', '/api/counter', member);
   expect(await counter.json()).toEqual({ value: 2 });
 });
+
+test('a browser without BroadcastChannel keeps a session per tab, and says so', async ({ context, server }) => {
+  await context.addInitScript(() => {
+    delete (window as unknown as { BroadcastChannel?: unknown }).BroadcastChannel;
+  });
+  const first = await context.newPage();
+  await first.goto(server.url + '/');
+  await expect(session(first)).toContainText('Tabsthis tab only');
+  await first.getByRole('button', { name: 'Increment' }).click();
+  await expect(counterValue(first)).toHaveText('1');
+  const second = await context.newPage();
+  await second.goto(server.url + '/');
+  await expect(counterValue(second)).toHaveText('0');
+  await expect(session(second)).toContainText('Tokennone');
+});
