@@ -31,6 +31,20 @@ fn history_state_token() -> Option<String> {
         .as_string()
 }
 
+/// An answer's headers: the token, the deadline, and the server's clock when it answered.
+fn answer(
+    token: &'static str,
+    expires: &'static str,
+    date: &'static str,
+) -> impl Fn(&str) -> Option<String> {
+    move |name| match name {
+        "X-Session" => Some(token.into()),
+        "X-Session-Expires" => Some(expires.into()),
+        "Date" => Some(date.into()),
+        _ => None,
+    }
+}
+
 #[wasm_bindgen_test]
 fn auto_chooses_session_storage_where_it_works() {
     assert_eq!(install(StoragePolicy::Auto), Place::SessionStorage);
@@ -266,12 +280,14 @@ async fn a_tab_that_opens_takes_the_token_the_open_tabs_hold_and_tells_them_its_
     // A new deadline for the same token goes out as a deadline, never as a change of token, and
     // a deadline that belongs to another change of token is not taken.
     let read = SessionRequest::begin(&Method::GET).await;
-    read.finish_response(200, |name| match name {
-        "X-Session" => Some("shared-token-aaaaaaaaaaa".into()),
-        "X-Session-Expires" => Some("2030-01-01T00:10:00Z".into()),
-        "Date" => Some("Tue, 01 Jan 2030 00:00:00 GMT".into()),
-        _ => None,
-    });
+    read.finish_response(
+        200,
+        answer(
+            "shared-token-aaaaaaaaaaa",
+            "2030-01-01T00:10:00Z",
+            "Tue, 01 Jan 2030 00:00:00 GMT",
+        ),
+    );
     let deadline = expires().expect("a deadline");
     TimeoutFuture::new(50).await;
     let told = other.heard("deadline");
@@ -346,24 +362,28 @@ async fn the_token_is_forgotten_when_its_deadline_passes() {
     start_without_token();
     let request = SessionRequest::begin(&Method::POST).await;
     // The server's clock says the session has ten minutes left, whatever the browser's says.
-    request.finish_response(200, |name| match name {
-        "X-Session" => Some("deadline-token-aaaaaaaaa".into()),
-        "X-Session-Expires" => Some("2030-01-01T00:10:00Z".into()),
-        "Date" => Some("Tue, 01 Jan 2030 00:00:00 GMT".into()),
-        _ => None,
-    });
+    request.finish_response(
+        200,
+        answer(
+            "deadline-token-aaaaaaaaa",
+            "2030-01-01T00:10:00Z",
+            "Tue, 01 Jan 2030 00:00:00 GMT",
+        ),
+    );
     let left = expires().unwrap() - js_sys::Date::now();
     assert!((599_000.0..=600_000.0).contains(&left), "{left} ms left");
 
     // Its deadline already past by the server's clock.
     let stay_signed_in = SessionRequest::begin(&Method::POST).await;
     let request = SessionRequest::begin(&Method::GET).await;
-    request.finish_response(200, |name| match name {
-        "X-Session" => Some("deadline-token-aaaaaaaaa".into()),
-        "X-Session-Expires" => Some("2030-01-01T00:00:00Z".into()),
-        "Date" => Some("Tue, 01 Jan 2030 00:00:01 GMT".into()),
-        _ => None,
-    });
+    request.finish_response(
+        200,
+        answer(
+            "deadline-token-aaaaaaaaa",
+            "2030-01-01T00:00:00Z",
+            "Tue, 01 Jan 2030 00:00:01 GMT",
+        ),
+    );
     TimeoutFuture::new(20).await;
     assert_eq!(
         current(),
@@ -373,12 +393,14 @@ async fn the_token_is_forgotten_when_its_deadline_passes() {
     assert_eq!(expires(), None);
 
     // A request that left before the deadline and kept the session alive brings it back.
-    stay_signed_in.finish_response(200, |name| match name {
-        "X-Session" => Some("deadline-token-aaaaaaaaa".into()),
-        "X-Session-Expires" => Some("2030-01-01T00:10:00Z".into()),
-        "Date" => Some("Tue, 01 Jan 2030 00:00:00 GMT".into()),
-        _ => None,
-    });
+    stay_signed_in.finish_response(
+        200,
+        answer(
+            "deadline-token-aaaaaaaaa",
+            "2030-01-01T00:10:00Z",
+            "Tue, 01 Jan 2030 00:00:00 GMT",
+        ),
+    );
     assert_eq!(current().as_deref(), Some("deadline-token-aaaaaaaaa"));
     assert!(expires().is_some());
 }
