@@ -20,6 +20,14 @@ pub struct UserInfo {
     pub username: String,
 }
 
+/// `POST /api/auth/confirm`: the logged-in user's password, entered again before a sensitive
+/// action.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordConfirmation {
+    #[serde(default)]
+    pub password: String,
+}
+
 /// `POST /api/auth/password`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordChange {
@@ -127,6 +135,7 @@ pub mod paths {
     pub const COUNTER_INCREMENT: &str = "/api/counter/increment";
     pub const MESSAGES: &str = "/api/messages";
     pub const PASSWORD: &str = "/api/auth/password";
+    pub const CONFIRM: &str = "/api/auth/confirm";
     pub const SESSIONS: &str = "/api/sessions";
     pub const REVOKE_OTHER_SESSIONS: &str = "/api/sessions/revoke-others";
     pub const TOUCH_SESSION: &str = "/api/session/touch";

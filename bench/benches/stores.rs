@@ -30,6 +30,7 @@ fn record(version: u64) -> Record {
         principal: None,
         user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) bench".into()),
         rotated: false,
+        authenticated_at: None,
     }
 }
 

@@ -81,6 +81,7 @@ async fn create(
     let identity = Identity {
         principal: state.principal().cloned(),
         user_agent: newcomer.user_agent,
+        authenticated_at: state.authenticated_at(),
     };
     let record = new_record(config, 1, now, now, state.data().clone(), identity);
     let started = Instant::now();
@@ -256,6 +257,9 @@ async fn update(
         if !state.principal_changed() {
             identity.principal = latest.principal;
         }
+        if !state.authentication_changed() {
+            identity.authenticated_at = latest.authenticated_at;
+        }
         identity.user_agent = latest.user_agent;
         (version, created) = (latest.version, latest.created);
     }
@@ -329,6 +333,7 @@ fn replay(ours: &Data, changed: &BTreeSet<CompactString>, mut latest: Data) -> D
 struct Identity {
     principal: Option<Arc<str>>,
     user_agent: Option<Arc<str>>,
+    authenticated_at: Option<Millis>,
 }
 
 impl Identity {
@@ -337,6 +342,7 @@ impl Identity {
         Identity {
             principal: state.principal().cloned(),
             user_agent: state.user_agent().cloned(),
+            authenticated_at: state.authenticated_at(),
         }
     }
 }
@@ -360,6 +366,7 @@ fn new_record(
         principal: identity.principal,
         user_agent: identity.user_agent,
         rotated: false,
+        authenticated_at: identity.authenticated_at,
     }
 }
 

@@ -53,7 +53,10 @@ pub(crate) fn decide(state: &SessionState, presented: &Presented, expiry: &Expir
         Decision::Delete
     } else if state.rotating() {
         Decision::Create
-    } else if !state.changed().is_empty() || state.principal_changed() {
+    } else if !state.changed().is_empty()
+        || state.principal_changed()
+        || state.authentication_changed()
+    {
         Decision::Update
     } else if state.touch_requested() || touch_due(stored, expiry, state.principal().is_some()) {
         Decision::Touch
@@ -112,6 +115,7 @@ mod tests {
             principal: None,
             user_agent: None,
             rotated: false,
+            authenticated_at: None,
         };
         SessionState::loaded(Some(SessionHold::new(lock, None)), stored, record)
     }

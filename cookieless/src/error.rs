@@ -68,6 +68,11 @@ pub enum SessionError {
     /// Nothing of the request is saved; a client retries it with the token it holds now.
     #[error("the session's token was replaced by a rotation; retry with the new token")]
     Rotated,
+    /// The action needs a recent proof of who the user is, and the session's is older or
+    /// missing ([`Session::require_recent_auth`](crate::Session::require_recent_auth)): 403,
+    /// `{"detail", "code": "reauthentication_required"}`.
+    #[error("the user must confirm their password for this")]
+    ReauthenticationRequired,
     /// The handler was reached without going through a [`SessionLayer`](crate::SessionLayer)
     /// (500): a mistake in how the app is assembled.
     #[error("no session layer is installed in front of this handler")]
@@ -84,6 +89,7 @@ impl SessionError {
             SessionError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             SessionError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             SessionError::Rotated => StatusCode::CONFLICT,
+            SessionError::ReauthenticationRequired => StatusCode::FORBIDDEN,
             SessionError::Value(_) | SessionError::MissingLayer => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -116,6 +122,13 @@ impl IntoResponse for SessionError {
                     SESSION_ROTATED,
                 );
             }
+            SessionError::ReauthenticationRequired => {
+                return json_error_with_code(
+                    status,
+                    "Please confirm your password to continue.",
+                    REAUTHENTICATION_REQUIRED,
+                );
+            }
             other => other.to_string(),
         };
         let mut response = json_error(status, &detail);
@@ -138,6 +151,10 @@ fn retry_after_secs(wait: Duration) -> u64 {
 /// The `code` of the answer to a request sent with a token a rotation retired
 /// ([`SessionError::Rotated`]), for clients to recognise it by.
 pub const SESSION_ROTATED: &str = "session_rotated";
+
+/// The `code` of the answer to an action that needs a more recent proof of who the user is
+/// ([`SessionError::ReauthenticationRequired`]).
+pub const REAUTHENTICATION_REQUIRED: &str = "reauthentication_required";
 
 /// The body of every answer the library gives by itself: `{"detail": "..."}`.
 pub(crate) fn json_error(status: StatusCode, detail: &str) -> Response {

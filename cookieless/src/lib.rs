@@ -82,7 +82,7 @@ mod waiters;
 pub use client_address::ClientAddress;
 pub use clock::Clock;
 pub use cors::cors_layer;
-pub use error::{SessionError, SESSION_ROTATED};
+pub use error::{SessionError, REAUTHENTICATION_REQUIRED, SESSION_ROTATED};
 pub use expiry::Expiry;
 pub use finish::X_SESSION_EXPIRES;
 pub use layer::{SessionFuture, SessionLayer, SessionService};

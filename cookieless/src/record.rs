@@ -39,6 +39,9 @@ pub struct Record {
     /// window (`Expiry::rotation_grace`). It never names the new token.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rotated: bool,
+    /// When the session's user last proved who they are (a login, a password entered again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authenticated_at: Option<Millis>,
 }
 
 impl Record {
@@ -62,6 +65,7 @@ impl Record {
             principal: None,
             user_agent: None,
             rotated: true,
+            authenticated_at: None,
         }
     }
 
@@ -158,6 +162,7 @@ mod tests {
             principal: Some("ada".into()),
             user_agent: None,
             rotated: false,
+            authenticated_at: None,
         };
         let bytes = record.encode();
         assert_eq!(Record::encoded_expiry(&bytes), Some(30));

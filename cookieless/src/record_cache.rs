@@ -103,6 +103,7 @@ mod tests {
             principal: None,
             user_agent: None,
             rotated: false,
+            authenticated_at: None,
         }
     }
 

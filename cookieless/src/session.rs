@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
@@ -248,7 +248,8 @@ impl Session {
 
     /// Binds the session to a user (on login), or unbinds it. A session with a principal is kept
     /// even without values, and is listed among the principal's sessions. Rotate as well on a
-    /// login (see [`Session::rotate`]).
+    /// login (see [`Session::rotate`]). Binding counts as the user proving who they are now
+    /// ([`Session::authenticated_at`]); unbinding forgets when they last did.
     ///
     /// ```
     /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
@@ -260,8 +261,77 @@ impl Session {
     ///
     /// [`SessionError::Store`] when the store cannot be read.
     pub async fn set_principal(&self, principal: Option<&str>) -> Result<(), SessionError> {
-        self.with_loaded(|state| state.set_principal(principal))
+        let now = self.inner.config.clock.now();
+        self.with_loaded(|state| {
+            state.set_principal(principal);
+            state.set_authenticated_at(principal.map(|_| now));
+        })
+        .await
+    }
+
+    /// Records that the session's user proved who they are just now, again: a password entered
+    /// to confirm a sensitive action. A login does it through [`Session::set_principal`].
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// // The password was checked against the user's record.
+    /// session.record_authentication().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store cannot be read.
+    pub async fn record_authentication(&self) -> Result<(), SessionError> {
+        let now = self.inner.config.clock.now();
+        self.with_loaded(|state| state.set_authenticated_at(Some(now)))
             .await
+    }
+
+    /// When the session's user last proved who they are (logged in, or confirmed their
+    /// password); `None` for a session nobody is logged in to.
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// if let Some(at) = session.authenticated_at().await? {
+    ///     println!("proved {:?} ago", at.elapsed().unwrap_or_default());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store cannot be read.
+    pub async fn authenticated_at(&self) -> Result<Option<SystemTime>, SessionError> {
+        let at = self.with_loaded(|state| state.authenticated_at()).await?;
+        Ok(at.map(|millis| UNIX_EPOCH + Duration::from_millis(millis)))
+    }
+
+    /// Succeeds if the session's user proved who they are within `max_age`; otherwise the
+    /// handler answers with the error, `403 {"detail", "code": "reauthentication_required"}`,
+    /// and the client asks for the password again ([`Session::record_authentication`]) before it
+    /// retries. For actions a stolen token or an unlocked laptop must not be enough for.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # async fn delete_account(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// session.require_recent_auth(Duration::from_secs(600)).await?;
+    /// // ... delete it
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::ReauthenticationRequired`] when the proof is older, or there is none;
+    /// [`SessionError::Store`] when the store cannot be read.
+    pub async fn require_recent_auth(&self, max_age: Duration) -> Result<(), SessionError> {
+        let now = self.inner.config.clock.now();
+        let at = self.with_loaded(|state| state.authenticated_at()).await?;
+        let max_age = u64::try_from(max_age.as_millis()).unwrap_or(u64::MAX);
+        match at {
+            Some(at) if now.saturating_sub(at) <= max_age => Ok(()),
+            _ => Err(SessionError::ReauthenticationRequired),
+        }
     }
 
     /// Every live session of this session's principal (none without a principal), this one

@@ -56,6 +56,9 @@ pub(crate) struct SessionState {
     refused: bool,
     principal: Option<Arc<str>>,
     principal_changed: bool,
+    /// When the user last proved who they are, and whether this request changed it.
+    authenticated_at: Option<Millis>,
+    authentication_changed: bool,
     /// What began the stored session.
     user_agent: Option<Arc<str>>,
 }
@@ -74,6 +77,8 @@ impl SessionState {
             refused: false,
             principal: None,
             principal_changed: false,
+            authenticated_at: None,
+            authentication_changed: false,
             user_agent: None,
         }
     }
@@ -94,6 +99,8 @@ impl SessionState {
             refused: false,
             principal: record.principal,
             principal_changed: false,
+            authenticated_at: record.authenticated_at,
+            authentication_changed: false,
             user_agent: record.user_agent,
         }
     }
@@ -143,6 +150,8 @@ impl SessionState {
         self.changed.clear();
         self.principal = None;
         self.principal_changed = true;
+        self.authenticated_at = None;
+        self.authentication_changed = true;
         self.rotate = true;
         self.destroyed = true;
     }
@@ -159,6 +168,20 @@ impl SessionState {
     pub(crate) fn set_principal(&mut self, principal: Option<&str>) {
         self.principal = principal.map(Arc::from);
         self.principal_changed = true;
+    }
+
+    /// Records when the user proved who they are (`None`: forgets it).
+    pub(crate) fn set_authenticated_at(&mut self, at: Option<Millis>) {
+        self.authenticated_at = at;
+        self.authentication_changed = true;
+    }
+
+    pub(crate) fn authenticated_at(&self) -> Option<Millis> {
+        self.authenticated_at
+    }
+
+    pub(crate) fn authentication_changed(&self) -> bool {
+        self.authentication_changed
     }
 
     pub(crate) fn principal(&self) -> Option<&Arc<str>> {

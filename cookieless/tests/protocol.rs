@@ -25,6 +25,7 @@ for_each_store_and_transport!(
     without_a_grace_window_rotation_kills_the_old_token_at_once,
     a_logout_leaves_no_retired_token,
     every_token_comes_with_the_moment_its_session_dies,
+    sensitive_actions_need_a_recent_proof_of_who_the_user_is,
     destroy_kills_the_token_and_tells_the_client_to_forget_it,
     destroy_then_insert_starts_a_new_session,
     emptying_a_session_removes_it,
@@ -288,6 +289,49 @@ fn epoch_seconds(stamp: &str) -> u64 {
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     let days = era * 146_097 + day_of_era - 719_468;
     (days * 86_400 + hms[0] * 3_600 + hms[1] * 60 + hms[2]) as u64
+}
+
+async fn sensitive_actions_need_a_recent_proof_of_who_the_user_is(
+    fixture: Fixture,
+    transport: Transport,
+) {
+    let app = transport.serve(common::app(fixture.layer())).await;
+    let refused = |reply: &common::Reply| {
+        assert_eq!(reply.status, StatusCode::FORBIDDEN);
+        assert_eq!(reply.body["code"], "reauthentication_required");
+        assert!(reply.body["detail"].is_string());
+    };
+    let visitor = app.send("POST", "/counter", None).await.token();
+    refused(&app.send("POST", "/sensitive", Some(&visitor)).await);
+
+    // A login is a proof, for ten minutes.
+    let member = app
+        .send("POST", "/log-in/ada", Some(&visitor))
+        .await
+        .token();
+    let fresh = app.send("POST", "/sensitive", Some(&member)).await;
+    assert_eq!(fresh.status, StatusCode::NO_CONTENT);
+    fixture.clock.advance(Duration::from_secs(599));
+    let sensitive = app.send("POST", "/sensitive", Some(&member)).await;
+    assert_eq!(sensitive.status, StatusCode::NO_CONTENT);
+    fixture.clock.advance(Duration::from_secs(2));
+    let stale = app.send("POST", "/sensitive", Some(&member)).await;
+    refused(&stale);
+    assert_eq!(stale.session(), Some(member.as_str()), "the session stays");
+
+    // The password entered again is a new proof, and a rotation keeps it.
+    let confirmed = app.send("POST", "/confirm", Some(&member)).await;
+    assert_eq!(confirmed.status, StatusCode::NO_CONTENT);
+    let rotated = app.send("POST", "/rotate", Some(&member)).await.token();
+    let sensitive = app.send("POST", "/sensitive", Some(&rotated)).await;
+    assert_eq!(sensitive.status, StatusCode::NO_CONTENT);
+
+    // A logout forgets it: the values inserted afterwards start a session without one.
+    let replaced = app
+        .send("POST", "/destroy-then-insert", Some(&rotated))
+        .await
+        .token();
+    refused(&app.send("POST", "/sensitive", Some(&replaced)).await);
 }
 
 async fn every_token_comes_with_the_moment_its_session_dies(

@@ -73,6 +73,11 @@ pub struct Config {
     #[arg(long, env = "COOKIELESS_ROTATION_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub rotation_grace: Duration,
 
+    /// How recent a proof of the password (a login, or the password entered again) must be to
+    /// change the password, log out other devices or delete a note.
+    #[arg(long, env = "COOKIELESS_REAUTH_AFTER", default_value = "10m", value_parser = positive_duration)]
+    pub reauth_after: Duration,
+
     /// An origin allowed to call the API from the browser, e.g. `http://localhost:8080`
     /// (repeatable; in the environment, comma-separated). None: same origin only.
     #[arg(long = "cors-origin", env = "COOKIELESS_CORS_ORIGINS", value_delimiter = ',', value_parser = origin)]
@@ -212,6 +217,7 @@ mod tests {
         assert!(config.static_dir.is_none());
         assert_eq!(config.anonymous_idle_timeout, Duration::from_secs(86_400));
         assert_eq!(config.rotation_grace, Duration::from_secs(30));
+        assert_eq!(config.reauth_after, Duration::from_secs(600));
         assert_eq!(config.new_sessions_per_minute, 60);
         assert_eq!(config.new_sessions_burst, 120);
         assert_eq!(config.client_ip_header, None);

@@ -93,9 +93,13 @@ impl App {
     /// background sweep of expired sessions. It also starts compiling, on a thread of its own, the
     /// rules that name devices.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
+        Self::build_with_clock(config, Clock::default()).await
+    }
+
+    /// [`App::build`] on `clock`, one clock for the session layer and the login throttle, which
+    /// a test moves forward instead of waiting.
+    pub async fn build_with_clock(config: &Config, clock: Clock) -> Result<Self, StartError> {
         device_name::warm_up();
-        // One clock for the session layer and the login throttle.
-        let clock = Clock::default();
         let Stores {
             sessions,
             users,
@@ -138,6 +142,7 @@ impl App {
             hasher: Hasher::new(hashing_threads, config.hashing_queue),
             login_throttle: Arc::new(LoginThrottle::new(clock, LoginThrottle::DEFAULT_MAX_KEYS)),
             client_address,
+            reauth_after: config.reauth_after,
         };
         // Only the API is behind the session layer: static files and the health checks neither
         // need a session nor should answer 400 to a bad `X-Session`. `Router::layer` costs a boxed

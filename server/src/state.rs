@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use cookieless::ClientAddress;
 
@@ -18,4 +19,6 @@ pub struct AppState {
     pub credentials: CredentialKey,
     /// Where a request's client address is read, as the session layer reads it.
     pub client_address: ClientAddress,
+    /// How recent a proof of the password sensitive actions need.
+    pub reauth_after: Duration,
 }

@@ -860,3 +860,71 @@ async fn notes_are_paged_newest_first(mut client: Client) {
         assert_eq!(reply.body, json!({"detail": "Invalid page."}));
     }
 }
+
+/// Deleting a note, or logging a device out, needs the password proved within `--reauth-after`
+/// (10 minutes): a login or the password entered again; the change of password carries its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_actions_ask_for_the_password_again_after_ten_minutes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::parse_from([
+        "server",
+        "--store",
+        "memory",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    let clock = cookieless::Clock::default();
+    let app = App::build_with_clock(&config, clock.clone()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(app.serve(listener));
+    let mut client = Client::new(&base);
+    register(&mut client, "barbara").await;
+    let note = |client: &mut Client| {
+        let mut client = client.clone();
+        async move {
+            let created = client
+                .post("/api/notes", json!({"title": "t", "body": ""}))
+                .await;
+            format!("/api/notes/{}", created.body["id"])
+        }
+    };
+    let fresh = note(&mut client).await;
+    let reply = client.send(Method::DELETE, &fresh, None).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+
+    clock.advance(std::time::Duration::from_secs(601));
+    let stale = note(&mut client).await;
+    let refused = client.send(Method::DELETE, &stale, None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.body["code"], "reauthentication_required");
+    assert_eq!(
+        client.get(&stale).await.status,
+        StatusCode::OK,
+        "not deleted"
+    );
+    let others = client.post_empty("/api/sessions/revoke-others").await;
+    assert_eq!(others.status, StatusCode::FORBIDDEN);
+
+    let wrong = client
+        .post("/api/auth/confirm", json!({"password": "not it"}))
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert_eq!(wrong.body["password"], json!(["The password is wrong."]));
+    assert_eq!(client.get("/api/auth/me").await.status, StatusCode::OK);
+    let right = client
+        .post("/api/auth/confirm", json!({"password": PASSWORD}))
+        .await;
+    assert_eq!(right.status, StatusCode::NO_CONTENT);
+    let reply = client.send(Method::DELETE, &stale, None).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let others = client.post_empty("/api/sessions/revoke-others").await;
+    assert_eq!(others.status, StatusCode::NO_CONTENT);
+
+    // Without a login there is nothing to confirm.
+    let mut visitor = Client::new(&base);
+    let reply = visitor
+        .post("/api/auth/confirm", json!({"password": PASSWORD}))
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}

@@ -53,6 +53,7 @@ fn record(number: usize, now: u64) -> Record {
                 .into(),
         ),
         rotated: false,
+        authenticated_at: None,
     }
 }
 

@@ -91,6 +91,7 @@ fn record(version: u64, expires: u64, counter: u64) -> Record {
         principal: None,
         user_agent: None,
         rotated: false,
+        authenticated_at: None,
     }
 }
 
@@ -99,6 +100,7 @@ fn owned_by(principal: &str, version: u64, expires: u64) -> Record {
         principal: Some(principal.into()),
         user_agent: Some("test".into()),
         rotated: false,
+        authenticated_at: None,
         ..record(version, expires, 0)
     }
 }

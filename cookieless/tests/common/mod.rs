@@ -40,6 +40,7 @@ pub fn record(version: u64, expires: u64, counter: u64) -> Record {
         principal: None,
         user_agent: None,
         rotated: false,
+        authenticated_at: None,
     }
 }
 
@@ -488,6 +489,20 @@ async fn fail(session: Session) -> Result<StatusCode, SessionError> {
     Ok(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
+/// An action that needs a proof of who the user is from the last ten minutes.
+async fn sensitive(session: Session) -> Result<StatusCode, SessionError> {
+    session
+        .require_recent_auth(Duration::from_secs(600))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The user entered their password again (the test takes it as right).
+async fn confirm(session: Session) -> Result<StatusCode, SessionError> {
+    session.record_authentication().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn touch(session: Session) -> Result<StatusCode, SessionError> {
     session.touch().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -536,6 +551,8 @@ pub fn app(layer: SessionLayer) -> Router {
         .route("/fail", post(fail))
         .route("/untouched", get(untouched))
         .route("/touch", post(touch))
+        .route("/sensitive", post(sensitive))
+        .route("/confirm", post(confirm))
         .route("/log-in/{name}", post(log_in))
         .route("/sessions", get(sessions))
         .route("/sessions/{id}", axum::routing::delete(end_session))

@@ -1,9 +1,13 @@
-//! Accounts: register, log in, log out, who am I, and a new password. The logged-in user is the
-//! session's principal, so that the session store can list a user's sessions.
+//! Accounts: register, log in, log out, who am I, a new password, and the password entered again
+//! before a sensitive action. The logged-in user is the session's principal, so that the session
+//! store can list a user's sessions; a login, or the password entered again, is the session's
+//! proof of who the user is, which sensitive actions want recent (`--reauth-after`).
 
 use std::net::IpAddr;
 
-use app::api::{paths, Credentials, FieldErrors, Level, PasswordChange, UserInfo};
+use app::api::{
+    paths, Credentials, FieldErrors, Level, PasswordChange, PasswordConfirmation, UserInfo,
+};
 use app::validation::{password_errors, registration_errors, username_errors, PASSWORD_MAX};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
@@ -30,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route(paths::LOGOUT, post(logout))
         .route(paths::ME, get(me))
         .route(paths::PASSWORD, post(change_password))
+        .route(paths::CONFIRM, post(confirm))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
@@ -156,6 +161,8 @@ async fn change_password(
         tracing::warn!(event = "password_change_refused", %username, client = ?client, "wrong current password");
         return Err(wrong_current_password());
     }
+    // The current password, just checked, is the recent proof this change needs.
+    session.record_authentication().await?;
     let new_hash = state.hasher.hash(change.new_password).await?;
     let user = state.users.set_password_hash(&username, &new_hash).await?;
     session.rotate().await?;
@@ -167,6 +174,41 @@ async fn change_password(
         "Your password is changed. Your other sessions have ended.",
     )
     .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The logged-in user's password, entered again: a fresh proof of who they are, for the sensitive
+/// actions that ask for one. Throttled as a login is; a wrong one is a field error, not a 401,
+/// which would tell the client that its session had ended.
+async fn confirm(
+    State(state): State<AppState>,
+    LoggedIn { username, session }: LoggedIn,
+    ClientIp(client): ClientIp,
+    JsonBody(confirmation): JsonBody<PasswordConfirmation>,
+) -> Result<StatusCode, ApiError> {
+    let wrong = || {
+        ApiError::Invalid(FieldErrors::from([(
+            "password".to_string(),
+            vec!["The password is wrong.".to_string()],
+        )]))
+    };
+    if confirmation.password.is_empty() || confirmation.password.chars().count() > PASSWORD_MAX {
+        return Err(wrong());
+    }
+    let checked = check_password(
+        &state,
+        &username,
+        confirmation.password,
+        client,
+        Caller::Owner,
+    )
+    .await?;
+    if checked.is_none() {
+        tracing::warn!(event = "reauthentication_failed", %username, client = ?client, "wrong password");
+        return Err(wrong());
+    }
+    session.record_authentication().await?;
+    tracing::info!(event = "reauthenticated", %username, client = ?client, "password confirmed");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -104,12 +104,15 @@ async fn update(
         .ok_or_else(ApiError::not_found)
 }
 
+/// A deletion cannot be undone: it needs a recent proof of the password.
 async fn remove(
     State(state): State<AppState>,
-    LoggedIn { username, .. }: LoggedIn,
+    LoggedIn { username, session }: LoggedIn,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    if state.notes.delete(&username, note_id(&id)?).await? {
+    let id = note_id(&id)?;
+    session.require_recent_auth(state.reauth_after).await?;
+    if state.notes.delete(&username, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found())

@@ -47,11 +47,15 @@ async fn list(LoggedIn { session, .. }: LoggedIn) -> Result<Json<Vec<SessionSumm
     Ok(Json(summaries))
 }
 
+/// Logging a device out needs a recent proof of the password, as a stolen token must not be
+/// enough to lock the owner out.
 async fn end_one(
+    State(state): State<AppState>,
     LoggedIn { username, session }: LoggedIn,
     ClientIp(client): ClientIp,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
+    session.require_recent_auth(state.reauth_after).await?;
     if session.end_principal_session(&id).await? {
         tracing::info!(event = "session_revoked", %username, client = ?client, "a device was logged out");
         Ok(StatusCode::NO_CONTENT)
@@ -67,6 +71,7 @@ async fn end_others(
     LoggedIn { username, session }: LoggedIn,
     ClientIp(client): ClientIp,
 ) -> Result<StatusCode, ApiError> {
+    session.require_recent_auth(state.reauth_after).await?;
     let user = state.users.raise_sessions_epoch(&username).await?;
     let ended = keep_only_this_session(&state, &session, &user).await?;
     tracing::info!(event = "other_sessions_revoked", %username, client = ?client, ended, "every other device was logged out");
