@@ -18,6 +18,8 @@ pub struct Refusal {
     pub status: u16,
     /// Its `{"detail"}` message, about the request as a whole.
     pub detail: Option<String>,
+    /// Its `{"code"}`, for refusals a client acts on (`reauthentication_required`).
+    pub code: Option<String>,
     /// Its messages by field.
     pub fields: FieldErrors,
 }
@@ -37,11 +39,12 @@ impl Refusal {
     pub fn from_error(error: &ApiError) -> Option<Self> {
         let status = error.status()?;
         let members: BTreeMap<String, Member> = error.body_json().unwrap_or_default();
-        let mut detail = None;
+        let (mut detail, mut code) = (None, None);
         let mut fields = FieldErrors::new();
         for (name, member) in members {
             match member {
                 Member::Message(message) if name == "detail" => detail = Some(message),
+                Member::Message(message) if name == "code" => code = Some(message),
                 Member::Messages(messages) => {
                     fields.insert(name, messages);
                 }
@@ -51,6 +54,7 @@ impl Refusal {
         Some(Refusal {
             status,
             detail,
+            code,
             fields,
         })
     }
@@ -86,6 +90,11 @@ impl From<ApiError> for CallError {
 
 impl CallError {
     /// The answer's HTTP status, when the server refused.
+    /// Whether the server wants the password entered again before it does this.
+    pub fn needs_reauthentication(&self) -> bool {
+        matches!(self, CallError::Refused(Refusal { status: 403, code: Some(code), .. }) if code == "reauthentication_required")
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             CallError::Refused(refusal) => Some(refusal.status),
@@ -130,6 +139,17 @@ mod tests {
         assert_eq!(error.status(), Some(401));
         assert_eq!(error.to_string(), "Invalid username or password.");
         assert!(error.field("username").is_empty());
+    }
+
+    #[test]
+    fn a_request_for_the_password_again_is_recognised() {
+        let asked = refusal(
+            403,
+            r#"{"detail": "Please confirm your password to continue.", "code": "reauthentication_required"}"#,
+        );
+        assert!(asked.needs_reauthentication());
+        assert!(!refusal(403, r#"{"detail": "Forbidden."}"#).needs_reauthentication());
+        assert!(!refusal(409, r#"{"code": "reauthentication_required"}"#).needs_reauthentication());
     }
 
     #[test]

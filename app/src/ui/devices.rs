@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::notices::use_notices;
+use super::password_dialog::use_password_check;
 use super::rest as api;
 use crate::api::{paths, Level, SessionSummary};
 use crate::time::short_time;
@@ -24,10 +25,14 @@ pub fn DevicesPage() -> impl IntoView {
         })
     };
     reload();
+    let password_check = use_password_check();
     let end = move |id: String| {
         spawn_local(async move {
-            match api::delete::<()>(&format!("{}/{id}", paths::SESSIONS)).await {
+            let path = format!("{}/{id}", paths::SESSIONS);
+            let ended = password_check.confirmed(|| api::delete::<()>(&path)).await;
+            match ended {
                 Ok(()) => notices.push(Level::Success, "That device is logged out."),
+                Err(error) if error.needs_reauthentication() => {}
                 Err(error) => notices.push(
                     Level::Error,
                     format!("That device could not be logged out: {error}"),
@@ -38,8 +43,12 @@ pub fn DevicesPage() -> impl IntoView {
     };
     let end_others = move |_| {
         spawn_local(async move {
-            match api::post_empty::<()>(paths::REVOKE_OTHER_SESSIONS).await {
+            let ended = password_check
+                .confirmed(|| api::post_empty::<()>(paths::REVOKE_OTHER_SESSIONS))
+                .await;
+            match ended {
                 Ok(()) => notices.push(Level::Success, "Every other device is logged out."),
+                Err(error) if error.needs_reauthentication() => {}
                 Err(error) => notices.push(
                     Level::Error,
                     format!("The other devices could not be logged out: {error}"),

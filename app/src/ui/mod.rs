@@ -11,6 +11,7 @@ mod login_gate;
 mod nav;
 mod notes;
 mod notices;
+mod password_dialog;
 mod rest;
 mod session_panel;
 
@@ -31,6 +32,7 @@ use login_gate::{provide_user_check, RequireLogin, UserCheck};
 use nav::NavBar;
 use notes::NotesPage;
 use notices::{provide_notices, use_notices, NoticeList};
+use password_dialog::{provide_password_check, PasswordDialog};
 
 /// The whole app.
 #[component]
@@ -40,6 +42,7 @@ pub fn App() -> impl IntoView {
     let session = cookieless_client::provide_session();
     let notices = provide_notices();
     let check = provide_user_check();
+    provide_password_check();
     provide_context(Redirect(RwSignal::new(None)));
 
     spawn_local(async move {
@@ -66,6 +69,7 @@ pub fn App() -> impl IntoView {
             <main>
                 <ExpiryWarning />
                 <NoticeList />
+                <PasswordDialog />
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage />
                     <Route path=path!("/login") view=LoginPage />

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::notices::{use_notices, Notices};
+use super::password_dialog::use_password_check;
 use super::rest as api;
 use crate::api::{paths, FieldErrors, Level, Note, NoteInput, Page};
 use crate::call_error::CallError;
@@ -139,11 +140,15 @@ fn NoteItem(note: Note) -> impl IntoView {
             }
         });
     };
+    let password_check = use_password_check();
     let delete = move |_| {
         let path = delete_path.clone();
         spawn_local(async move {
-            match api::delete::<()>(&path).await {
+            let deleted = password_check.confirmed(|| api::delete::<()>(&path)).await;
+            match deleted {
                 Ok(()) => notices.push(Level::Info, "The note is deleted."),
+                // The user cancelled the password dialog: nothing to report.
+                Err(error) if error.needs_reauthentication() => {}
                 Err(error) => notices.push(
                     Level::Error,
                     format!("The note could not be deleted: {error}"),
