@@ -9,6 +9,7 @@ use crate::locks::SessionLocks;
 use crate::metrics::Metrics;
 use crate::new_sessions::NewSessionBudget;
 use crate::session_store::{SessionLeases, SessionStore};
+use crate::transport::Transport;
 
 /// The layer's settings and the lock table, shared by every request through one pointer.
 pub(crate) struct LayerConfig {
@@ -29,6 +30,7 @@ pub(crate) struct LayerConfig {
     /// layer takes them (`None`: it does not, and relies on the conditional write alone).
     pub(crate) lease_wait: Option<Duration>,
     pub(crate) metrics: Metrics,
+    pub(crate) transport: Transport,
 }
 
 impl LayerConfig {

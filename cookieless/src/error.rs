@@ -163,7 +163,7 @@ pub(crate) fn json_error(status: StatusCode, detail: &str) -> Response {
 
 /// `{"detail": "...", "code": "..."}`, for an answer a client must tell apart from others with
 /// the same status.
-fn json_error_with_code(status: StatusCode, detail: &str, code: &str) -> Response {
+pub(crate) fn json_error_with_code(status: StatusCode, detail: &str, code: &str) -> Response {
     json_body(
         status,
         serde_json::json!({ "detail": detail, "code": code }),

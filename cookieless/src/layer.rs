@@ -26,6 +26,7 @@ use crate::request_header::{read_request, Presented};
 use crate::session::Session;
 use crate::session_store::SessionStore;
 use crate::sweep;
+use crate::transport::{cross_site_refusal, from_own_pages, Transport};
 
 /// Adds cookieless sessions to a service.
 ///
@@ -68,6 +69,7 @@ pub struct SessionLayer {
     max_sessions_per_principal: Option<usize>,
     lease_wait: Option<Duration>,
     metrics: Metrics,
+    transport: Transport,
 }
 
 impl SessionLayer {
@@ -93,6 +95,7 @@ impl SessionLayer {
     pub fn new<S: SessionStore>(store: S) -> Self {
         SessionLayer {
             metrics: Metrics::for_store::<S>(),
+            transport: Transport::default(),
             store: Arc::new(store),
             expiry: Expiry::default(),
             clock: Clock::default(),
@@ -234,6 +237,19 @@ impl SessionLayer {
         sweep::spawn_sweeper(self.store.clone(), self.clock.clone(), period, self.metrics)
     }
 
+    /// How the token travels (default: [`Transport::HeaderOnly`], no cookie ever); see
+    /// [`Transport::HeaderOrCookie`] for the cookie beside the header, and what it costs.
+    ///
+    /// ```
+    /// use cookieless::{MemoryStore, SessionLayer, Transport};
+    ///
+    /// let layer = SessionLayer::new(MemoryStore::new()).with_transport(Transport::header_or_cookie());
+    /// ```
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
     /// Caps a session's serialised data, in bytes (default: [`SessionLayer::DEFAULT_MAX_SIZE`]).
     /// An insert past the cap fails with [`SessionError::TooLarge`](crate::SessionError) (413).
     ///
@@ -264,6 +280,7 @@ impl<S> Layer<S> for SessionLayer {
                 max_sessions_per_principal: self.max_sessions_per_principal,
                 lease_wait: self.lease_wait,
                 metrics: self.metrics,
+                transport: self.transport.clone(),
             }),
         }
     }
@@ -293,7 +310,24 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let transport = &self.config.transport;
         let presented = match read_request(request.headers()) {
+            Ok(Presented::Nothing) => match transport.read_cookie(request.headers()) {
+                Some(presented) => {
+                    // Sent by the browser by itself, perhaps from another site's page.
+                    let unsafe_method = !request.method().is_safe();
+                    let session_cookie = matches!(presented, Presented::Token(_));
+                    if unsafe_method && session_cookie && !from_own_pages(request.headers()) {
+                        tracing::warn!(
+                            event = "cross_site_request",
+                            "an unsafe request carried the session cookie from another site"
+                        );
+                        return SessionFuture::refused(cross_site_refusal());
+                    }
+                    presented
+                }
+                None => Presented::Nothing,
+            },
             Ok(presented) => presented,
             Err(refusal) => {
                 tracing::debug!(event = "token_refused", reason = ?refusal, "a request's X-Session header was refused");
@@ -349,14 +383,18 @@ where
                     }),
                     session,
                 },
-            };
+                cookie: None,
+            }
+            .with_cookie_of(&self.config.transport);
         }
         SessionFuture {
             step: Step::Handling {
                 handler: inner.call(request),
                 session,
             },
+            cookie: None,
         }
+        .with_cookie_of(&self.config.transport)
     }
 }
 
@@ -366,6 +404,8 @@ pin_project! {
     pub struct SessionFuture<F> {
         #[pin]
         step: Step<F>,
+        // Set only when the token travels in a cookie too.
+        cookie: Option<Transport>,
     }
 }
 
@@ -394,7 +434,16 @@ impl<F> SessionFuture<F> {
             step: Step::Answering {
                 answer: Box::pin(std::future::ready(response)),
             },
+            cookie: None,
         }
+    }
+
+    /// The same future, mirroring the answer's token into the cookie of `transport`, if it has one.
+    fn with_cookie_of(mut self, transport: &Transport) -> Self {
+        if transport.cookie_name().is_some() {
+            self.cookie = Some(transport.clone());
+        }
+        self
     }
 }
 
@@ -407,8 +456,9 @@ where
     type Output = Result<Response<Body>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut step = self.project().step;
-        loop {
+        let this = self.project();
+        let mut step = this.step;
+        let mut response = loop {
             match step.as_mut().project() {
                 StepProjection::Checking { check, session } => {
                     match ready!(check.as_mut().poll(cx)) {
@@ -416,18 +466,22 @@ where
                             let session = session.clone();
                             step.set(Step::Handling { handler, session });
                         }
-                        Err(refusal) => return Poll::Ready(Ok(refusal)),
+                        Err(refusal) => break refusal,
                     }
                 }
                 StepProjection::Handling { handler, session } => {
                     let response = ready!(handler.poll(cx))?.map(Body::new);
                     match finish(session, response) {
-                        Finish::Now(response) => return Poll::Ready(Ok(response)),
+                        Finish::Now(response) => break response,
                         Finish::Later(answer) => step.set(Step::Answering { answer }),
                     }
                 }
-                StepProjection::Answering { answer } => return answer.as_mut().poll(cx).map(Ok),
+                StepProjection::Answering { answer } => break ready!(answer.as_mut().poll(cx)),
             }
+        };
+        if let Some(transport) = this.cookie {
+            transport.set_cookie(&mut response);
         }
+        Poll::Ready(Ok(response))
     }
 }

@@ -77,6 +77,7 @@ mod state;
 pub mod store;
 mod sweep;
 mod token;
+mod transport;
 mod waiters;
 
 pub use client_address::ClientAddress;
@@ -96,6 +97,7 @@ pub use session::{Session, SessionInfo};
 #[cfg(feature = "sled")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sled")))]
 pub use sled_store::SledStore;
+pub use transport::{Transport, CROSS_SITE_REQUEST};
 
 // The crate README's example is compiled as a doctest, so that it cannot go stale.
 #[cfg(all(doctest, feature = "sled"))]

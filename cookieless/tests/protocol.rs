@@ -26,6 +26,7 @@ for_each_store_and_transport!(
     a_logout_leaves_no_retired_token,
     every_token_comes_with_the_moment_its_session_dies,
     sensitive_actions_need_a_recent_proof_of_who_the_user_is,
+    with_the_cookie_transport_the_token_travels_in_a_cookie_too,
     destroy_kills_the_token_and_tells_the_client_to_forget_it,
     destroy_then_insert_starts_a_new_session,
     emptying_a_session_removes_it,
@@ -147,7 +148,8 @@ async fn malformed_headers_are_never_looked_up(fixture: Fixture, transport: Tran
 async fn several_tokens_are_refused(fixture: Fixture, transport: Transport) {
     let app = transport.serve(common::app(fixture.layer())).await;
     let token = app.send("POST", "/counter", None).await.token();
-    let other = app.send("POST", "/counter", None).await.token();
+    let other = app.call_allowing_cookies(request("POST", "/counter", None));
+    let other = other.await.token();
 
     let mut twice = request("POST", "/counter", Some(&token));
     twice
@@ -289,6 +291,102 @@ fn epoch_seconds(stamp: &str) -> u64 {
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     let days = era * 146_097 + day_of_era - 719_468;
     (days * 86_400 + hms[0] * 3_600 + hms[1] * 60 + hms[2]) as u64
+}
+
+async fn with_the_cookie_transport_the_token_travels_in_a_cookie_too(
+    fixture: Fixture,
+    transport: Transport,
+) {
+    let layer = fixture.layer();
+    let app = transport
+        .serve(common::app(
+            layer.with_transport(cookieless::Transport::header_or_cookie()),
+        ))
+        .await;
+    let with = |method: &str, path: &str, cookie: &str, extra: &[(&str, &str)]| {
+        let mut request = request(method, path, None);
+        let headers = request.headers_mut();
+        let cookie = format!("theme=dark; __Host-session={cookie}");
+        headers.insert(header::COOKIE, cookie.parse().unwrap());
+        for (name, value) in extra {
+            let name = header::HeaderName::from_bytes(name.as_bytes()).unwrap();
+            headers.insert(name, value.parse().unwrap());
+        }
+        request
+    };
+    let cookie_of = |reply: &common::Reply| {
+        let set = reply.headers.get(header::SET_COOKIE);
+        set.map(|value| value.to_str().unwrap().to_string())
+    };
+    let started = app
+        .call_allowing_cookies(request("POST", "/counter", None))
+        .await;
+    let token = started.token();
+    assert_eq!(
+        cookie_of(&started).as_deref(),
+        Some(format!("__Host-session={token}; Path=/; HttpOnly; Secure; SameSite=Lax").as_str())
+    );
+
+    // The cookie alone carries the session on a read.
+    let read = app
+        .call_allowing_cookies(with("GET", "/counter", &token, &[]))
+        .await;
+    assert_eq!(read.body, json!({"value": 1}));
+
+    // A write with the cookie alone must come from the app's own pages.
+    for refused in [
+        with("POST", "/counter", &token, &[]),
+        with(
+            "POST",
+            "/counter",
+            &token,
+            &[("origin", "http://evil.example")],
+        ),
+        with(
+            "POST",
+            "/counter",
+            &token,
+            &[("sec-fetch-site", "cross-site")],
+        ),
+    ] {
+        let reply = app.call_allowing_cookies(refused).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN);
+        assert_eq!(reply.body["code"], "cross_site_request");
+        assert_eq!(reply.session(), None);
+    }
+    let own = with(
+        "POST",
+        "/counter",
+        &token,
+        &[("sec-fetch-site", "same-origin")],
+    );
+    assert_eq!(
+        app.call_allowing_cookies(own).await.body,
+        json!({"value": 2})
+    );
+
+    // A request with both uses the header, and the cookie follows it.
+    let other = app.call_allowing_cookies(request("POST", "/counter", None));
+    let other = other.await.token();
+    let mut both = with("GET", "/counter", &token, &[]);
+    both.headers_mut()
+        .insert("x-session", other.parse().unwrap());
+    let reply = app.call_allowing_cookies(both).await;
+    assert_eq!(reply.body, json!({"value": 1}));
+
+    // Ending the session clears the cookie as it clears the header.
+    let ended = with(
+        "POST",
+        "/destroy",
+        &token,
+        &[("sec-fetch-site", "same-origin")],
+    );
+    let ended = app.call_allowing_cookies(ended).await;
+    assert_eq!(ended.session(), Some(""));
+    assert_eq!(
+        cookie_of(&ended).as_deref(),
+        Some("__Host-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
+    );
 }
 
 async fn sensitive_actions_need_a_recent_proof_of_who_the_user_is(
