@@ -20,6 +20,20 @@ pub struct UserInfo {
     pub username: String,
 }
 
+/// `GET /api/session/transport`: how the session token travels (`header-only` or
+/// `header-or-cookie`), so that the SPA knows whether a plain link carries the session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionTransport {
+    pub transport: String,
+}
+
+impl SessionTransport {
+    /// Whether a link the browser follows by itself carries the session.
+    pub fn links_carry_the_session(&self) -> bool {
+        self.transport == "header-or-cookie"
+    }
+}
+
 /// `POST /api/auth/confirm`: the logged-in user's password, entered again before a sensitive
 /// action.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +153,8 @@ pub mod paths {
     pub const SESSIONS: &str = "/api/sessions";
     pub const REVOKE_OTHER_SESSIONS: &str = "/api/sessions/revoke-others";
     pub const TOUCH_SESSION: &str = "/api/session/touch";
+    pub const SESSION_TRANSPORT: &str = "/api/session/transport";
+    pub const NOTES_EXPORT: &str = "/api/notes/export";
     pub const NOTES: &str = "/api/notes";
 }
 

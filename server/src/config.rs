@@ -78,6 +78,12 @@ pub struct Config {
     #[arg(long, env = "COOKIELESS_REAUTH_AFTER", default_value = "10m", value_parser = positive_duration)]
     pub reauth_after: Duration,
 
+    /// How the session token travels: `header-only` (no cookie, ever) or `header-or-cookie` (a
+    /// `__Host-session` cookie beside the header, for links the browser follows by itself; unsafe
+    /// requests carried by the cookie must come from the app's own pages).
+    #[arg(long, env = "COOKIELESS_TRANSPORT", default_value = "header-only", value_parser = TransportKind::parse)]
+    pub transport: TransportKind,
+
     /// An origin allowed to call the API from the browser, e.g. `http://localhost:8080`
     /// (repeatable; in the environment, comma-separated). None: same origin only.
     #[arg(long = "cors-origin", env = "COOKIELESS_CORS_ORIGINS", value_delimiter = ',', value_parser = origin)]
@@ -143,6 +149,33 @@ pub struct Config {
     /// in the environment, comma-separated). None: no site may frame it.
     #[arg(long = "frame-ancestor", env = "COOKIELESS_FRAME_ANCESTORS", value_delimiter = ',', value_parser = origin)]
     pub frame_ancestors: Vec<HeaderValue>,
+}
+
+/// The `--transport` choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportKind {
+    HeaderOnly,
+    HeaderOrCookie,
+}
+
+impl TransportKind {
+    fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "header-only" => Ok(TransportKind::HeaderOnly),
+            "header-or-cookie" => Ok(TransportKind::HeaderOrCookie),
+            other => Err(format!(
+                "`{other}` is not a transport: use header-only or header-or-cookie"
+            )),
+        }
+    }
+
+    /// The name `--transport` gives it, as the API reports it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::HeaderOnly => "header-only",
+            TransportKind::HeaderOrCookie => "header-or-cookie",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -218,6 +251,10 @@ mod tests {
         assert_eq!(config.anonymous_idle_timeout, Duration::from_secs(86_400));
         assert_eq!(config.rotation_grace, Duration::from_secs(30));
         assert_eq!(config.reauth_after, Duration::from_secs(600));
+        assert_eq!(config.transport, TransportKind::HeaderOnly);
+        let cookie = Config::parse_from(["server", "--transport", "header-or-cookie"]);
+        assert_eq!(cookie.transport, TransportKind::HeaderOrCookie);
+        assert!(Config::try_parse_from(["server", "--transport", "cookie"]).is_err());
         assert_eq!(config.new_sessions_per_minute, 60);
         assert_eq!(config.new_sessions_burst, 120);
         assert_eq!(config.client_ip_header, None);

@@ -30,14 +30,14 @@ use axum::{Json, Router};
 use cookieless::store::RedisPool;
 use cookieless::{
     cors_layer, ClientAddress, Clock, Expiry, MemoryStore, NewSessionLimit, RedisStore,
-    SessionLayer, SledStore,
+    SessionLayer, SledStore, Transport,
 };
 use http::StatusCode;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-pub use crate::config::{Config, StoreKind};
+pub use crate::config::{Config, StoreKind, TransportKind};
 use crate::credential::CredentialKey;
 use crate::login_throttle::LoginThrottle;
 use crate::notes::{MemoryNotes, NoteStore, RedisNotes, SledNotes};
@@ -122,7 +122,11 @@ impl App {
         let mut session_layer = sessions
             .with_clock(clock.clone())
             .with_expiry(expiry)
-            .with_max_sessions_per_principal(config.max_sessions_per_user as usize);
+            .with_max_sessions_per_principal(config.max_sessions_per_user as usize)
+            .with_transport(match config.transport {
+                TransportKind::HeaderOnly => Transport::HeaderOnly,
+                TransportKind::HeaderOrCookie => Transport::header_or_cookie(),
+            });
         if let Some(limit) = NewSessionLimit::per_minute(config.new_sessions_per_minute) {
             session_layer = session_layer.with_new_session_limit(
                 limit
@@ -143,6 +147,7 @@ impl App {
             login_throttle: Arc::new(LoginThrottle::new(clock, LoginThrottle::DEFAULT_MAX_KEYS)),
             client_address,
             reauth_after: config.reauth_after,
+            transport: config.transport,
         };
         // Only the API is behind the session layer: static files and the health checks neither
         // need a session nor should answer 400 to a bad `X-Session`. `Router::layer` costs a boxed

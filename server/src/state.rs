@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use cookieless::ClientAddress;
 
+use crate::config::TransportKind;
 use crate::credential::CredentialKey;
 use crate::login_throttle::LoginThrottle;
 use crate::notes::NoteStore;
@@ -21,4 +22,6 @@ pub struct AppState {
     pub client_address: ClientAddress,
     /// How recent a proof of the password sensitive actions need.
     pub reauth_after: Duration,
+    /// How the session token travels, as `--transport` said.
+    pub transport: TransportKind,
 }

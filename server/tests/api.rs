@@ -928,3 +928,107 @@ async fn sensitive_actions_ask_for_the_password_again_after_ten_minutes() {
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
+
+async fn start_with(args: &[&str]) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap().to_string();
+    let mut argv = vec!["server", "--store", "memory", "--data-dir", &data_dir];
+    argv.extend_from_slice(args);
+    let app = App::build(&Config::parse_from(argv)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(app.serve(listener));
+    Running { base, _dir: dir }
+}
+
+/// The notes as one Markdown file: with the header by default; with `--transport
+/// header-or-cookie`, with the cookie alone too, as a plain link sends it, and still no unsafe
+/// request from another site on that cookie.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_export_as_markdown_with_the_header_or_the_cookie() {
+    for transport in ["header-only", "header-or-cookie"] {
+        let running = start_with(&["--transport", transport]).await;
+        // By hand: the test client refuses any answer that sets a cookie.
+        let http = reqwest::Client::new();
+        let api = |path: &str| format!("{}{path}", running.base);
+        let transport_reply = http
+            .get(api("/api/session/transport"))
+            .send()
+            .await
+            .unwrap();
+        let transport_reply: Value = transport_reply.json().await.unwrap();
+        assert_eq!(transport_reply, json!({"transport": transport}));
+        let registered = http
+            .post(api("/api/auth/register"))
+            .json(&json!({"username": "hedy", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(registered.status(), StatusCode::CREATED);
+        let cookie = registered.headers().get(reqwest::header::SET_COOKIE);
+        assert_eq!(
+            cookie.is_some(),
+            transport == "header-or-cookie",
+            "{transport}"
+        );
+        let token = registered.headers()["x-session"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        for title in ["Frequency hopping", "Torpedo guidance"] {
+            let created = http
+                .post(api("/api/notes"))
+                .header("x-session", &token)
+                .json(&json!({"title": title, "body": "Spread it."}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(created.status(), StatusCode::CREATED);
+        }
+        let export = format!("{}/api/notes/export", running.base);
+        let by_header = http
+            .get(&export)
+            .header("x-session", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(by_header.status(), StatusCode::OK);
+        assert_eq!(
+            by_header.headers()[CONTENT_TYPE],
+            "text/markdown; charset=utf-8"
+        );
+        assert_eq!(
+            by_header.headers()["content-disposition"],
+            "attachment; filename=\"notes.md\""
+        );
+        let markdown = by_header.text().await.unwrap();
+        assert!(markdown.starts_with("# Notes of hedy\n"), "{markdown}");
+        assert!(
+            markdown.contains("## Frequency hopping") && markdown.contains("## Torpedo guidance")
+        );
+
+        let cookie = format!("__Host-session={token}");
+        let by_cookie = http.get(&export).header("cookie", &cookie).send().await;
+        let expected = match transport {
+            "header-only" => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::OK,
+        };
+        assert_eq!(by_cookie.unwrap().status(), expected, "{transport}");
+        let forged = http
+            .post(format!("{}/api/counter/increment", running.base))
+            .header("cookie", &cookie)
+            .header("sec-fetch-site", "same-site")
+            .send()
+            .await
+            .unwrap();
+        if transport == "header-or-cookie" {
+            assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+            let body: Value = forged.json().await.unwrap();
+            assert_eq!(body["code"], "cross_site_request");
+        } else {
+            // The cookie means nothing: a new visitor's first write.
+            assert_eq!(forged.status(), StatusCode::OK);
+            assert!(forged.headers().get(reqwest::header::SET_COOKIE).is_none());
+        }
+    }
+}

@@ -4,8 +4,10 @@
 use app::api::{paths, Note, NoteInput, Page};
 use app::validation::note_errors;
 use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
@@ -23,6 +25,7 @@ const PAGE_SIZE: usize = 10;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::NOTES, get(list).post(create))
+        .route(paths::NOTES_EXPORT, get(export))
         .route(
             &format!("{}/{{id}}", paths::NOTES),
             get(read).put(update).delete(remove),
@@ -103,6 +106,42 @@ async fn update(
     note.map(|note| Json(shown(note)))
         .ok_or_else(ApiError::not_found)
 }
+
+/// Every note of the user as one Markdown file, to download. With `--transport
+/// header-or-cookie` a plain link fetches it, as the browser sends the cookie by itself; with the
+/// default transport the SPA fetches it with the header and saves what it got.
+async fn export(
+    State(state): State<AppState>,
+    LoggedIn { username, .. }: LoggedIn,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut markdown = format!("# Notes of {username}\n");
+    let mut offset = 0;
+    loop {
+        let (count, notes) = state.notes.page(&username, offset, EXPORT_BATCH).await?;
+        for note in &notes {
+            markdown.push_str(&format!(
+                "\n## {}\n\n_Written {}_\n\n{}\n",
+                note.title,
+                rfc3339(note.created),
+                note.body
+            ));
+        }
+        offset += notes.len();
+        if notes.is_empty() || offset as u64 >= count {
+            break;
+        }
+    }
+    Ok((
+        [
+            (CONTENT_TYPE, "text/markdown; charset=utf-8"),
+            (CONTENT_DISPOSITION, "attachment; filename=\"notes.md\""),
+        ],
+        markdown,
+    ))
+}
+
+/// Notes read at a time for an export.
+const EXPORT_BATCH: usize = 100;
 
 /// A deletion cannot be undone: it needs a recent proof of the password.
 async fn remove(

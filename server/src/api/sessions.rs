@@ -1,7 +1,7 @@
 //! The user's sessions, one per device or browser: list them, end one, end all but this one; and
 //! keep this one alive.
 
-use app::api::{paths, SessionSummary};
+use app::api::{paths, SessionSummary, SessionTransport};
 use axum::extract::State;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -24,6 +24,13 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{}/{{id}}", paths::SESSIONS), delete(end_one))
         .route(paths::REVOKE_OTHER_SESSIONS, post(end_others))
         .route(paths::TOUCH_SESSION, post(touch))
+        .route(paths::SESSION_TRANSPORT, get(transport))
+}
+
+async fn transport(State(state): State<AppState>) -> Json<SessionTransport> {
+    Json(SessionTransport {
+        transport: state.transport.name().to_string(),
+    })
 }
 
 /// "Stay signed in": the session's idle deadline starts again now, whoever holds it. The answer
