@@ -10,6 +10,7 @@ mod home;
 mod login_gate;
 mod nav;
 mod notes;
+mod notes_download;
 mod notices;
 mod password_dialog;
 mod rest;

@@ -4,6 +4,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::notes_download::NotesDownload;
 use super::notices::{use_notices, Notices};
 use super::password_dialog::use_password_check;
 use super::rest as api;
@@ -58,7 +59,10 @@ pub fn NotesPage() -> impl IntoView {
     view! {
         <h1>"Notes"</h1>
         <div class="columns">
-            <NewNoteForm />
+            <div class="stack">
+                <NewNoteForm />
+                <NotesDownload />
+            </div>
             <section class="card" aria-labelledby="notes-heading">
                 <h2 id="notes-heading">"Your notes"</h2>
                 {move || match view.page.get() {
