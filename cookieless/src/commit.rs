@@ -254,10 +254,13 @@ async fn update(
         if Record::data_size(&data) > limit {
             return Err(SessionError::TooLarge { limit });
         }
+        // A proof belongs with the principal it was made for: whichever side's principal is
+        // kept brings its proof, unless this request renewed the proof for its own principal.
+        let principal_moved = !state.principal_changed() && latest.principal != identity.principal;
         if !state.principal_changed() {
             identity.principal = latest.principal;
         }
-        if !state.authentication_changed() {
+        if !state.authentication_changed() || principal_moved {
             identity.authenticated_at = latest.authenticated_at;
         }
         identity.user_agent = latest.user_agent;

@@ -83,6 +83,10 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
+/// How far ahead of this instance's clock another's may be when it stamps a proof of who the
+/// user is, in milliseconds.
+const CLOCK_SKEW: u64 = 5_000;
+
 impl Session {
     pub(crate) fn new(
         config: Arc<LayerConfig>,
@@ -284,8 +288,13 @@ impl Session {
     /// [`SessionError::Store`] when the store cannot be read.
     pub async fn record_authentication(&self) -> Result<(), SessionError> {
         let now = self.inner.config.clock.now();
-        self.with_loaded(|state| state.set_authenticated_at(Some(now)))
-            .await
+        self.with_loaded(|state| {
+            // A proof is of someone: a session nobody is logged in to has none to renew.
+            if state.principal().is_some() {
+                state.set_authenticated_at(Some(now));
+            }
+        })
+        .await
     }
 
     /// When the session's user last proved who they are (logged in, or confirmed their
@@ -326,10 +335,18 @@ impl Session {
     /// [`SessionError::Store`] when the store cannot be read.
     pub async fn require_recent_auth(&self, max_age: Duration) -> Result<(), SessionError> {
         let now = self.inner.config.clock.now();
-        let at = self.with_loaded(|state| state.authenticated_at()).await?;
+        let at = self
+            .with_loaded(|state| state.principal().and(state.authenticated_at()))
+            .await?;
         let max_age = u64::try_from(max_age.as_millis()).unwrap_or(u64::MAX);
         match at {
-            Some(at) if now.saturating_sub(at) <= max_age => Ok(()),
+            // A proof from the future (another instance's clock ahead of this one's) counts only
+            // within a little skew, never for longer than its age allows.
+            Some(at)
+                if at <= now.saturating_add(CLOCK_SKEW) && now.saturating_sub(at) <= max_age =>
+            {
+                Ok(())
+            }
             _ => Err(SessionError::ReauthenticationRequired),
         }
     }

@@ -72,10 +72,18 @@ impl Transport {
     /// let transport = Transport::header_or_cookie_named("__Host-shop");
     /// assert_eq!(transport.cookie_name(), Some("__Host-shop"));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `name` is not a cookie name (RFC 6265: visible ASCII without separators such as
+    /// `;`, `=`, `,` or spaces), which would let it add attributes to the cookie.
     pub fn header_or_cookie_named(name: impl Into<Cow<'static, str>>) -> Self {
-        Transport::HeaderOrCookie {
-            cookie_name: name.into(),
-        }
+        let cookie_name = name.into();
+        assert!(
+            is_cookie_name(&cookie_name),
+            "{cookie_name:?} is not a cookie name"
+        );
+        Transport::HeaderOrCookie { cookie_name }
     }
 
     /// The cookie the token may travel in, if any.
@@ -89,20 +97,25 @@ impl Transport {
     /// The token in the request's cookie, when the transport has one and the request sent no
     /// header: `None` when there is no such cookie. Two cookies of the name are no token.
     pub(crate) fn read_cookie(&self, headers: &HeaderMap) -> Option<Presented> {
-        let name = self.cookie_name()?;
+        let name = self.cookie_name()?.as_bytes();
+        // Bytes, not text: a cookie of another app on the domain may hold anything, and must not
+        // hide this one.
         let mut found = headers
             .get_all(COOKIE)
             .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|cookies| cookies.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
+            .flat_map(|cookies| cookies.as_bytes().split(|byte| *byte == b';'))
+            .map(<[u8]>::trim_ascii)
+            .filter_map(|pair| {
+                let equals = pair.iter().position(|byte| *byte == b'=')?;
+                Some((&pair[..equals], &pair[equals + 1..]))
+            })
             .filter(|(key, _)| *key == name)
             .map(|(_, value)| value);
         let value = found.next()?;
         if found.next().is_some() {
             return Some(Presented::Malformed);
         }
-        Some(match Token::parse(value.as_bytes()) {
+        Some(match Token::parse(value) {
             Some(token) => Presented::Token(token),
             None if value.is_empty() => Presented::Nothing,
             None => Presented::Malformed,
@@ -126,6 +139,14 @@ impl Transport {
             response.headers_mut().append(SET_COOKIE, cookie);
         }
     }
+}
+
+/// A token of RFC 6265's cookie-name grammar.
+fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&byte))
 }
 
 /// Whether a request shows that it comes from the app's own pages: `Sec-Fetch-Site:
@@ -184,11 +205,29 @@ mod tests {
             Transport::header_or_cookie().read_cookie(&twice),
             Some(Presented::Malformed)
         ));
+        let mut foreign = HeaderMap::new();
+        let bytes = format!("other=\u{e9}t\u{e9}; __Host-session={}", token.as_str());
+        foreign.insert("cookie", HeaderValue::from_bytes(bytes.as_bytes()).unwrap());
+        assert!(matches!(
+            Transport::header_or_cookie().read_cookie(&foreign),
+            Some(Presented::Token(_))
+        ));
         let junk = headers(&[("cookie", "__Host-session=<script>")]);
         assert!(matches!(
             Transport::header_or_cookie().read_cookie(&junk),
             Some(Presented::Malformed)
         ));
+    }
+
+    #[test]
+    fn cookie_names_are_checked() {
+        assert!(is_cookie_name("__Host-session"));
+        for bad in ["", "a b", "a;b", "a=b", "sess\u{e9}"] {
+            assert!(!is_cookie_name(bad), "{bad:?}");
+        }
+        let refused =
+            std::panic::catch_unwind(|| Transport::header_or_cookie_named("x; Domain=evil"));
+        assert!(refused.is_err());
     }
 
     #[test]

@@ -401,6 +401,9 @@ async fn sensitive_actions_need_a_recent_proof_of_who_the_user_is(
     };
     let visitor = app.send("POST", "/counter", None).await.token();
     refused(&app.send("POST", "/sensitive", Some(&visitor)).await);
+    // A proof is of someone: nobody is logged in to renew one for.
+    app.send("POST", "/confirm", Some(&visitor)).await;
+    refused(&app.send("POST", "/sensitive", Some(&visitor)).await);
 
     // A login is a proof, for ten minutes.
     let member = app

@@ -73,6 +73,7 @@ impl PasswordCheck {
 #[component]
 pub fn PasswordDialog() -> impl IntoView {
     let check = use_password_check();
+    let session = cookieless_client::use_session();
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -90,18 +91,38 @@ pub fn PasswordDialog() -> impl IntoView {
         password.set(String::new());
         error.set(None);
     };
+    // The question was asked for the session held then: another login or a logout (in this tab
+    // or another) answers it "no", so that nobody's password confirms somebody else's action.
+    Effect::new(move |asked_under: Option<Option<String>>| {
+        let token = session.token.get();
+        if asked_under.is_some_and(|asked_under| asked_under != token) && check.open.get_untracked()
+        {
+            reset();
+            check.finish(false);
+        }
+        token
+    });
     let submit = move |event: SubmitEvent| {
         event.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
         pending.set(true);
         let confirmation = PasswordConfirmation {
             password: password.get_untracked(),
         };
         spawn_local(async move {
+            let asked_under = session.token.get_untracked();
             match api::post::<_, ()>(paths::CONFIRM, &confirmation).await {
-                Ok(()) => {
+                // Unless the session changed meanwhile, which answered the question already.
+                Ok(())
+                    if check.open.get_untracked()
+                        && session.token.get_untracked() == asked_under =>
+                {
                     reset();
                     check.finish(true);
                 }
+                Ok(()) => {}
                 Err(failure) => {
                     let message = failure.field("password").first().cloned();
                     error.set(Some(message.unwrap_or_else(|| failure.to_string())));
