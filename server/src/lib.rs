@@ -35,6 +35,8 @@ use cookieless::{
 use http::StatusCode;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::predicate::SizeAbove;
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
 pub use crate::config::{Config, StoreKind, TransportKind};
@@ -80,6 +82,9 @@ pub enum StartError {
 /// The largest request body the JSON API reads: a note of 10,000 characters, in the widest
 /// UTF-8, escaped, with room to spare.
 const MAX_API_BODY: usize = 64 * 1024;
+
+/// API answers at least this large (in bytes) are compressed for clients that accept it.
+const MIN_COMPRESSED: u16 = 1024;
 
 /// The server, built from its configuration, with its stores open.
 pub struct App {
@@ -157,7 +162,9 @@ impl App {
         let api = api::router()
             .layer(DefaultBodyLimit::max(MAX_API_BODY))
             .layer(CatchPanicLayer::custom(panic_response))
-            .layer(session_layer);
+            .layer(session_layer)
+            // Small answers cost more to compress than they save on the wire.
+            .layer(CompressionLayer::new().compress_when(SizeAbove::new(MIN_COMPRESSED)));
         metrics::install();
         let mut router: Router = Router::new()
             .route("/healthz", get(healthz))
@@ -178,7 +185,7 @@ impl App {
                     path: index,
                     source,
                 });
-                router = router.fallback_service(spa::service(dir)?);
+                router = router.fallback_service(spa::service(dir)?.into_service());
                 page?
             }
             None => {

@@ -1032,3 +1032,82 @@ async fn notes_export_as_markdown_with_the_header_or_the_cookie() {
         }
     }
 }
+
+/// The SPA's build files go out in the compressed copy the build made, cached for good when
+/// their names carry their hash; the page is checked on every visit; large JSON answers are
+/// compressed, small ones not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_load_is_compressed_and_the_build_cached() {
+    let site = tempfile::tempdir().unwrap();
+    let file = |name: &str, bytes: &[u8]| std::fs::write(site.path().join(name), bytes).unwrap();
+    file("index.html", b"<!doctype html><title>demo</title>");
+    file("index.html.br", b"brotli index");
+    file("frontend-0123456789abcdef.js", b"console.log('demo')");
+    file("frontend-0123456789abcdef.js.br", b"brotli bytes");
+    file("frontend-0123456789abcdef.js.gz", b"gzip bytes");
+    let running = start_with(&["--static-dir", site.path().to_str().unwrap()]).await;
+    let http = reqwest::Client::new();
+    let get = |path: &str, encodings: &str| {
+        http.get(format!("{}{path}", running.base))
+            .header("accept-encoding", encodings)
+            .send()
+    };
+
+    let script = get("/frontend-0123456789abcdef.js", "gzip, br")
+        .await
+        .unwrap();
+    assert_eq!(script.headers()["content-encoding"], "br");
+    assert_eq!(
+        script.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(script.bytes().await.unwrap().as_ref(), b"brotli bytes");
+    let script = get("/frontend-0123456789abcdef.js", "gzip").await.unwrap();
+    assert_eq!(script.headers()["content-encoding"], "gzip");
+    let plain = get("/frontend-0123456789abcdef.js", "identity")
+        .await
+        .unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(
+        plain.bytes().await.unwrap().as_ref(),
+        b"console.log('demo')"
+    );
+
+    for page in ["/", "/notes"] {
+        let page = get(page, "br").await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.headers()["cache-control"], "no-cache");
+        assert_eq!(page.headers()["content-encoding"], "br");
+    }
+    let missing = get("/frontend-fedcba9876543210.js", "br").await.unwrap();
+    assert_eq!(
+        missing.headers()["cache-control"],
+        "no-cache",
+        "the page, not the file"
+    );
+
+    // JSON: a list of long notes is compressed, a counter is not.
+    let mut client = Client::new(&running.base);
+    register(&mut client, "grace").await;
+    for title in ["one", "two", "three"] {
+        client
+            .post(
+                "/api/notes",
+                json!({"title": title, "body": "x".repeat(1_000)}),
+            )
+            .await;
+    }
+    let token = client.token.clone().unwrap();
+    let api = |path: &str| {
+        http.get(format!("{}{path}", running.base))
+            .header("x-session", &token)
+            .header("accept-encoding", "gzip")
+            .send()
+    };
+    let notes = api("/api/notes").await.unwrap();
+    assert_eq!(notes.headers()["content-encoding"], "gzip");
+    assert!(notes.headers().contains_key("x-session"));
+    assert!(notes.bytes().await.unwrap().len() < 1_000);
+    let counter = api("/api/counter").await.unwrap();
+    assert!(counter.headers().get("content-encoding").is_none());
+}
