@@ -116,8 +116,10 @@ pub(crate) struct TabState {
     pub(crate) stamp: Stamp,
 }
 
+// Externally tagged (`{"state": {...}}`): an internal tag would make serde buffer every message,
+// which weighs in the browser's module.
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 enum Message {
     /// A tab opened (or came back) and wants the token; it says what it holds, which the others
     /// take if it is newer (a tab reloaded with the token while they opened without).
@@ -578,11 +580,11 @@ mod tests {
             stamp: Stamp { count: 2, tab: 7 },
         };
         let text = serde_json::to_string(&Message::State { from: 7, state }).unwrap();
-        assert!(text.contains(r#""kind":"state""#), "{text}");
+        assert!(text.starts_with(r#"{"state":{"from":7,"#), "{text}");
         let Message::State { from, state } = serde_json::from_str(&text).unwrap() else {
             panic!("not a state: {text}");
         };
         assert_eq!((from, state.token.as_deref()), (7, Some("abc")));
-        assert!(serde_json::from_str::<Message>(r#"{"kind":"unknown"}"#).is_err());
+        assert!(serde_json::from_str::<Message>(r#"{"unknown":{"from":1}}"#).is_err());
     }
 }

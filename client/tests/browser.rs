@@ -228,7 +228,7 @@ impl OtherTab {
             Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
                 let text = event.data().as_string().unwrap_or_default();
                 let message: serde_json::Value = serde_json::from_str(&text).unwrap();
-                if message["kind"] == "ask" {
+                if message.get("ask").is_some() {
                     let answer = answer.to_string();
                     replies.post_message(&JsValue::from_str(&answer)).unwrap();
                 }
@@ -247,7 +247,7 @@ impl OtherTab {
         let heard = self.heard.borrow();
         heard
             .iter()
-            .filter(|message| message["kind"] == kind)
+            .filter_map(|message| message.get(kind))
             .cloned()
             .collect()
     }
@@ -267,9 +267,7 @@ impl Drop for OtherTab {
 #[wasm_bindgen_test]
 async fn a_tab_that_opens_takes_the_token_the_open_tabs_hold_and_tells_them_its_changes() {
     let other = OtherTab::open(serde_json::json!({
-        "kind": "state",
-        "from": 1,
-        "state": {"token": "shared-token-aaaaaaaaaaa", "expires": null, "stamp": {"count": 5, "tab": 1}},
+        "state": {"from": 1, "state": {"token": "shared-token-aaaaaaaaaaa", "expires": null, "stamp": {"count": 5, "tab": 1}}},
     }));
     let (place, scope) = install_with_scope(StoragePolicy::Memory, TabScope::Shared);
     assert_eq!((place, scope), (Place::Memory, TabScope::Shared));
@@ -295,7 +293,7 @@ async fn a_tab_that_opens_takes_the_token_the_open_tabs_hold_and_tells_them_its_
     assert_eq!(told[0]["stamp"]["count"], 5);
     assert!(other.heard("state").is_empty());
     other.say(serde_json::json!({
-        "kind": "deadline", "from": 1, "stamp": {"count": 4, "tab": 1}, "expires": 1.0,
+        "deadline": {"from": 1, "stamp": {"count": 4, "tab": 1}, "expires": 1.0},
     }));
     TimeoutFuture::new(50).await;
     assert_eq!(expires(), Some(deadline));
@@ -314,9 +312,7 @@ async fn a_tab_that_opens_takes_the_token_the_open_tabs_hold_and_tells_them_its_
     assert!(last["state"]["stamp"]["count"].as_u64().unwrap() > 5);
     // An older state from another tab changes nothing.
     let stale = serde_json::json!({
-        "kind": "state",
-        "from": 1,
-        "state": {"token": "stale-token-aaaaaaaaaaaa", "expires": null, "stamp": {"count": 2, "tab": 1}},
+        "state": {"from": 1, "state": {"token": "stale-token-aaaaaaaaaaaa", "expires": null, "stamp": {"count": 2, "tab": 1}}},
     });
     other.say(stale);
     TimeoutFuture::new(50).await;
