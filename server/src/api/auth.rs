@@ -146,23 +146,15 @@ async fn change_password(
             errors,
         )])));
     }
-    if change.current_password.chars().count() > PASSWORD_MAX {
-        return Err(wrong_current_password());
-    }
-    let checked = check_password(
-        &state,
-        &username,
-        change.current_password,
-        client,
-        Caller::Owner,
-    )
-    .await?;
-    if checked.is_none() {
-        tracing::warn!(event = "password_change_refused", %username, client = ?client, "wrong current password");
-        return Err(wrong_current_password());
-    }
-    // The current password, just checked, is the recent proof this change needs.
-    session.record_authentication().await?;
+    // The current password is the recent proof this change needs.
+    let proof = Proof {
+        caller: Caller::Owner,
+        wrong: wrong_current_password,
+        refused_event: "password_change_refused",
+    };
+    proof
+        .check(&state, &session, &username, change.current_password, client)
+        .await?;
     let new_hash = state.hasher.hash(change.new_password).await?;
     let user = state.users.set_password_hash(&username, &new_hash).await?;
     session.rotate().await?;
@@ -186,32 +178,57 @@ async fn confirm(
     ClientIp(client): ClientIp,
     JsonBody(confirmation): JsonBody<PasswordConfirmation>,
 ) -> Result<StatusCode, ApiError> {
-    let wrong = || {
-        ApiError::Invalid(FieldErrors::from([(
-            "password".to_string(),
-            vec!["The password is wrong.".to_string()],
-        )]))
-    };
-    if confirmation.password.is_empty() || confirmation.password.chars().count() > PASSWORD_MAX {
-        return Err(wrong());
-    }
     // Counted against the account as a login is: whoever holds this session may have stolen
     // its token, and must not guess the password from many addresses.
-    let checked = check_password(
-        &state,
-        &username,
-        confirmation.password,
-        client,
-        Caller::Anonymous,
-    )
-    .await?;
-    if checked.is_none() {
-        tracing::warn!(event = "reauthentication_failed", %username, client = ?client, "wrong password");
-        return Err(wrong());
-    }
-    session.record_authentication().await?;
+    let proof = Proof {
+        caller: Caller::Anonymous,
+        wrong: || {
+            ApiError::Invalid(FieldErrors::from([(
+                "password".to_string(),
+                vec!["The password is wrong.".to_string()],
+            )]))
+        },
+        refused_event: "reauthentication_failed",
+    };
+    proof
+        .check(&state, &session, &username, confirmation.password, client)
+        .await?;
     tracing::info!(event = "reauthenticated", %username, client = ?client, "password confirmed");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The logged-in user's password entered again, as a proof of who they are.
+struct Proof {
+    /// Who the login throttle takes the caller for.
+    caller: Caller,
+    /// The answer to a wrong password: a field error, never a 401, which would tell the client
+    /// that its session had ended.
+    wrong: fn() -> ApiError,
+    /// The security event a wrong password logs.
+    refused_event: &'static str,
+}
+
+impl Proof {
+    /// Checks `password` against `username`'s, and records the proof in `session`.
+    async fn check(
+        &self,
+        state: &AppState,
+        session: &Session,
+        username: &str,
+        password: String,
+        client: Option<IpAddr>,
+    ) -> Result<(), ApiError> {
+        if password.is_empty() || password.chars().count() > PASSWORD_MAX {
+            return Err((self.wrong)());
+        }
+        let checked = check_password(state, username, password, client, self.caller).await?;
+        if checked.is_none() {
+            tracing::warn!(event = self.refused_event, %username, client = ?client, "wrong password");
+            return Err((self.wrong)());
+        }
+        session.record_authentication().await?;
+        Ok(())
+    }
 }
 
 /// Checks `password` against `username`'s under the login throttle: the user when it matches,
