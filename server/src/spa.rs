@@ -24,14 +24,11 @@ pub fn service(dir: &Path) -> Result<Router, MissingIndex> {
     if !index.is_file() {
         return Err(MissingIndex(dir.to_path_buf()));
     }
+    // The page is sent as it is: it is small, and edited after builds (see frontend/compress.mjs).
     let files = ServeDir::new(dir)
         .precompressed_br()
         .precompressed_gzip()
-        .fallback(
-            ServeFile::new(index)
-                .precompressed_br()
-                .precompressed_gzip(),
-        );
+        .fallback(ServeFile::new(index));
     Ok(Router::new()
         .fallback_service(files)
         .layer(middleware::from_fn_with_state(
