@@ -124,10 +124,12 @@ impl SessionRequest {
     /// the session that the server does not take this client as logged in
     /// ([`SessionEvent::Unauthorized`](crate::SessionEvent::Unauthorized)).
     pub fn finish_with_status(self, status: u16, header: Option<&str>) {
-        self.finish(header);
-        if status == 401 {
-            tokens::report_unauthorized();
-        }
+        let session = |name: &str| {
+            (name == X_SESSION)
+                .then(|| header.map(str::to_string))
+                .flatten()
+        };
+        let _ = self.finish_response(status, session);
     }
 
     /// [`SessionRequest::finish_with_status`] that also reads the session's deadline from
