@@ -608,29 +608,31 @@ async fn the_size_cap_is_configurable(fixture: Fixture, transport: Transport) {
     );
 }
 
-fn short(idle_ms: u64, absolute_ms: u64) -> Expiry {
+/// Timeouts in seconds, long beside the real time a loaded machine takes between two requests,
+/// since the layer's clock runs on in real time as well as by `advance`.
+fn short(idle_s: u64, absolute_s: u64) -> Expiry {
     Expiry {
-        idle: Duration::from_millis(idle_ms),
-        anonymous_idle: Duration::from_millis(idle_ms),
-        absolute: Duration::from_millis(absolute_ms),
+        idle: Duration::from_secs(idle_s),
+        anonymous_idle: Duration::from_secs(idle_s),
+        absolute: Duration::from_secs(absolute_s),
         ..Expiry::default()
     }
 }
 
 async fn idle_sessions_expire(fixture: Fixture, transport: Transport) {
     let app = transport
-        .serve(common::app(fixture.layer().with_expiry(short(400, 60_000))))
+        .serve(common::app(fixture.layer().with_expiry(short(40, 6_000))))
         .await;
     let token = app.send("POST", "/counter", None).await.token();
     // Reads within the idle timeout keep it alive well past one idle period.
     for _ in 0..4 {
-        fixture.clock.advance(Duration::from_millis(300));
+        fixture.clock.advance(Duration::from_secs(30));
         assert_eq!(
             app.send("GET", "/counter", Some(&token)).await.body,
             json!({"value": 1})
         );
     }
-    fixture.clock.advance(Duration::from_millis(400));
+    fixture.clock.advance(Duration::from_secs(40));
     let expired = app.send("GET", "/counter", Some(&token)).await;
     assert_eq!(expired.body, json!({"value": 0}));
     assert_eq!(expired.session(), Some(""));
@@ -646,16 +648,16 @@ async fn sessions_expire_at_the_absolute_timeout_however_busy(
     transport: Transport,
 ) {
     let app = transport
-        .serve(common::app(fixture.layer().with_expiry(short(400, 900))))
+        .serve(common::app(fixture.layer().with_expiry(short(40, 90))))
         .await;
     let token = app.send("POST", "/counter", None).await.token();
     for _ in 0..8 {
-        fixture.clock.advance(Duration::from_millis(100));
+        fixture.clock.advance(Duration::from_secs(10));
         let reply = app.send("POST", "/counter", Some(&token)).await;
         assert_eq!(reply.session(), Some(token.as_str()));
     }
-    // Last used 100 ms ago, well within the idle timeout, but created 900 ms ago.
-    fixture.clock.advance(Duration::from_millis(100));
+    // Last used 10 s ago, well within the idle timeout, but created 90 s ago.
+    fixture.clock.advance(Duration::from_secs(10));
     assert_eq!(
         app.send("GET", "/counter", Some(&token)).await.session(),
         Some("")
@@ -665,7 +667,12 @@ async fn sessions_expire_at_the_absolute_timeout_however_busy(
 async fn expired_sessions_are_swept_in_the_background(fixture: Fixture, transport: Transport) {
     // Redis expires keys by its own clock rather than by the sweep, so the idle timeout is long
     // enough that, in real time too, the live session outlives the dead one by a wide margin.
-    let layer = fixture.layer().with_expiry(short(2_000, 60_000));
+    let layer = fixture.layer().with_expiry(Expiry {
+        idle: Duration::from_secs(2),
+        anonymous_idle: Duration::from_secs(2),
+        absolute: Duration::from_secs(60),
+        ..Expiry::default()
+    });
     let app = transport.serve(common::app(layer.clone())).await;
     let token = app.send("POST", "/counter", None).await.token();
     let live = app.send("POST", "/counter", None).await.token();
