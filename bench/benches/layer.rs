@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
-use bench::contenders::{
-    axum_session, bare, empty_layer, ours, session_carrier, tower_sessions, App,
-};
+use bench::contenders::{bare, empty_layer, ours, session_carrier, App};
+use bench::rivals::{axum_session, tower_sessions};
 use cookieless::{MemoryStore, SessionLayer};
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};

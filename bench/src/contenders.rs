@@ -67,57 +67,6 @@ pub fn ours(layer: SessionLayer) -> impl App {
     wrap(routes, layer)
 }
 
-/// tower-sessions with its memory store and its cookie transport.
-pub fn tower_sessions() -> impl App {
-    use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
-
-    async fn read(session: Session) -> Json<serde_json::Value> {
-        let value: u64 = session.get("counter").await.ok().flatten().unwrap_or(0);
-        Json(json!({ "value": value }))
-    }
-    async fn increment(session: Session) -> Json<serde_json::Value> {
-        let value = session
-            .get::<u64>("counter")
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or(0)
-            + 1;
-        let _ = session.insert("counter", value).await;
-        Json(json!({ "value": value }))
-    }
-    let routes = Router::new()
-        .route("/counter", get(read))
-        .route("/counter/increment", post(increment));
-    wrap(
-        routes,
-        SessionManagerLayer::new(MemoryStore::default()).with_secure(false),
-    )
-}
-
-/// axum_session in `rest_mode` (the id travels in a header) with no database behind its
-/// in-memory table.
-pub async fn axum_session() -> Result<impl App, axum_session::SessionError> {
-    use axum_session::{Session, SessionConfig, SessionLayer, SessionNullPool, SessionStore};
-
-    async fn read(session: Session<SessionNullPool>) -> Json<serde_json::Value> {
-        let value: u64 = session.get("counter").unwrap_or(0);
-        Json(json!({ "value": value }))
-    }
-    async fn increment(session: Session<SessionNullPool>) -> Json<serde_json::Value> {
-        let value = session.get::<u64>("counter").unwrap_or(0) + 1;
-        session.set("counter", value);
-        Json(json!({ "value": value }))
-    }
-    // The same header name as ours, so the load script carries both alike.
-    let config = SessionConfig::default().with_session_name("x-session");
-    let store = SessionStore::<SessionNullPool>::new(None, config).await?;
-    let routes = Router::new()
-        .route("/counter", get(read))
-        .route("/counter/increment", post(increment));
-    Ok(wrap(routes, SessionLayer::new(store)))
-}
-
 /// The least any header-carried session layer does: take the request's header and put it, with
 /// `Cache-Control: no-store`, on the response, in a future of its own (nothing boxed, no
 /// session work).

@@ -2,4 +2,7 @@
 
 pub mod cli;
 pub mod contenders;
+pub mod kind;
+pub mod lost_updates;
+pub mod rivals;
 pub mod targets;

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use bench::cli::at_least;
 use bench::contenders::session_carrier;
+use bench::kind::Kind;
+use bench::lost_updates::{self, Carrier, LostUpdates};
 use bench::targets::{self, Check};
 use clap::Parser;
 
@@ -39,13 +41,19 @@ struct Args {
     /// Which contenders, in order (`bare` first: the ratios are to it).
     #[arg(
         long,
+        value_enum,
         value_delimiter = ',',
-        default_value = "bare,empty-layer,bare-1us,memory,sled,redis,redis-no-lease,tower-sessions,axum-session"
+        default_value = "bare,empty-layer,bare-1us,memory,sled,redis,redis-no-lease,\
+            tower-sessions,tower-sessions-sqlite,tower-sessions-sqlite-default,tower-sessions-redis,\
+            axum-session,axum-session-sqlite,axum-session-sqlite-default,axum-session-redis"
     )]
-    contenders: Vec<String>,
-    /// The Redis server for the `redis` and `redis-no-lease` contenders.
+    contenders: Vec<Kind>,
+    /// The Redis server for the contenders on Redis.
     #[arg(long, env = "REDIS_URL")]
     redis: Option<String>,
+    /// How long each contender's lost-update count runs, once the rounds are over.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    lost_update_probe: Duration,
     /// Also write the report to this Markdown file.
     #[arg(long)]
     output: Option<PathBuf>,
@@ -100,7 +108,10 @@ fn bracketed_ratios(order: &[usize], rates: &[f64]) -> Vec<(usize, f64)> {
 struct Contender {
     name: String,
     url: String,
+    /// The pre-made sessions, one request header per line, for wrk.
     tokens: PathBuf,
+    /// The same sessions.
+    sessions: Vec<Carrier>,
     process: Child,
 }
 
@@ -139,8 +150,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         cpus: cpus.load.clone(),
     };
     let mut contenders = Vec::new();
-    for name in &args.contenders {
-        let contender = start(name, name, &args, &cpus, work.path()).await?;
+    for kind in &args.contenders {
+        let name = kind.name();
+        let contender = start(*kind, name, &args, &cpus, work.path()).await?;
         eprintln!(
             "{name}: {} sessions made at {}",
             args.sessions, contender.url
@@ -184,23 +196,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
+    let mut lost_updates = Vec::with_capacity(contenders.len());
+    for contender in &contenders {
+        let counted = lost_updates::probe(
+            &contender.url,
+            &contender.sessions,
+            args.connections,
+            args.lost_update_probe,
+        )
+        .await?;
+        eprintln!(
+            "{}: {} increments acknowledged, {} applied, {} failed",
+            contender.name, counted.acknowledged, counted.applied, counted.failed
+        );
+        lost_updates.push(counted);
+    }
     // The group-commit run shares every CPU, so nothing of the load table may be left running.
     drop(contenders);
-    let group_commit = if args.contenders.iter().any(|name| name == "sled") {
+    let group_commit = if args.contenders.contains(&Kind::Sled) {
         Some(group_commit(&args, &script, work.path()).await?)
     } else {
         None
     };
 
-    let report = report(
-        &args,
-        &clients,
-        &cpus,
-        &args.contenders,
-        &runs,
-        &ratios,
-        group_commit.as_ref(),
-    );
+    let measured = Measured {
+        runs,
+        ratios,
+        lost_updates,
+        group_commit,
+    };
+    let report = report(&args, &clients, &cpus, &args.contenders, &measured);
     println!("{report}");
     if let Some(output) = &args.output {
         std::fs::write(output, &report)?;
@@ -223,7 +248,7 @@ async fn group_commit(
     work: &Path,
 ) -> Result<GroupCommit, Box<dyn std::error::Error>> {
     let cpus = Cpus::choose(false);
-    let contender = start("sled", "sled-group-commit", args, &cpus, work).await?;
+    let contender = start(Kind::Sled, "sled-group-commit", args, &cpus, work).await?;
     let (method, path) = ("POST", "/counter/increment");
     let many = Clients {
         threads: args.threads.unwrap_or(cpus.load_count),
@@ -266,7 +291,7 @@ async fn group_commit(
 
 /// Starts the contender of kind `kind`, named `name` in the table, and makes its sessions.
 async fn start(
-    kind: &str,
+    kind: Kind,
     name: &str,
     args: &Args,
     cpus: &Cpus,
@@ -274,19 +299,16 @@ async fn start(
 ) -> Result<Contender, Box<dyn std::error::Error>> {
     let binary = std::env::current_exe()?.with_file_name("contender");
     let mut command = on_cpus(&cpus.server, binary.as_os_str());
-    command.args(["--kind", kind]).stdout(Stdio::piped());
-    match kind {
-        "sled" => {
-            command.arg("--data-dir").arg(work.join(name));
-        }
-        "redis" | "redis-no-lease" => {
-            let url = args
-                .redis
-                .as_deref()
-                .ok_or("the redis contender needs --redis or REDIS_URL")?;
-            command.args(["--redis", url]);
-        }
-        _ => {}
+    command.args(["--kind", kind.name()]).stdout(Stdio::piped());
+    if kind.needs_data_dir() {
+        command.arg("--data-dir").arg(work.join(name));
+    }
+    if kind.needs_redis() {
+        let url = args
+            .redis
+            .as_deref()
+            .ok_or_else(|| format!("{name} needs --redis or REDIS_URL"))?;
+        command.args(["--redis", url]);
     }
     let mut process = command.spawn()?;
     let mut line = String::new();
@@ -300,6 +322,7 @@ async fn start(
     let client = reqwest::Client::new();
     let tokens = work.join(format!("{name}.tokens"));
     let mut file = std::fs::File::create(&tokens)?;
+    let mut sessions = Vec::with_capacity(args.sessions);
     for _ in 0..args.sessions {
         let response = client
             .post(format!("{url}/counter/increment"))
@@ -308,11 +331,13 @@ async fn start(
         let (header, value) = session_carrier(response.headers())
             .ok_or_else(|| format!("{name} handed out no session"))?;
         writeln!(file, "{header}: {}", value.to_str()?)?;
+        sessions.push((header, value));
     }
     Ok(Contender {
         name: name.to_string(),
         url,
         tokens,
+        sessions,
         process,
     })
 }
@@ -521,15 +546,28 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// Everything the load table measured, contender by contender (the read, then the write).
+struct Measured {
+    runs: Vec<[Vec<Run>; 2]>,
+    ratios: Vec<[Vec<f64>; 2]>,
+    lost_updates: Vec<LostUpdates>,
+    group_commit: Option<GroupCommit>,
+}
+
 fn report(
     args: &Args,
     clients: &Clients,
     cpus: &Cpus,
-    names: &[String],
-    runs: &[[Vec<Run>; 2]],
-    ratios: &[[Vec<f64>; 2]],
-    group_commit: Option<&GroupCommit>,
+    kinds: &[Kind],
+    measured: &Measured,
 ) -> String {
+    let Measured {
+        runs,
+        ratios,
+        lost_updates,
+        group_commit,
+    } = measured;
+    let names: Vec<&str> = kinds.iter().map(|kind| kind.name()).collect();
     let summary = |runs: &[Run]| Run {
         requests_per_second: median(runs.iter().map(|run| run.requests_per_second).collect()),
         p50_ms: median(runs.iter().map(|run| run.p50_ms).collect()),
@@ -595,21 +633,37 @@ fn report(
         };
         wake_ups.push_str(&format!("| {name} | {read:.3} | {write:.3} |\n"));
     }
-    let group_commit = group_commit.map(|measured| {
+    let group_commit = group_commit.as_ref().map(|measured| {
         (
             summary(&measured.concurrent).requests_per_second,
             summary(&measured.sequential).requests_per_second,
         )
     });
     let speed_up = group_commit.map(|(concurrent, sequential)| concurrent / sequential);
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut durability = String::from(
+        "| contender | a write on disk before its response | increments acknowledged | applied | failed | lost |\n\
+         | --- | --- | ---: | ---: | ---: | ---: |\n",
+    );
+    for (kind, counted) in kinds.iter().zip(lost_updates) {
+        durability.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            kind.name(),
+            kind.durability(),
+            counted.acknowledged,
+            counted.applied,
+            counted.failed,
+            counted.lost()
+        ));
+    }
     let calibration = if names.contains(&"bare-1us") {
         " bare-1us is bare plus 1 µs of pure CPU time per request (a spin touching no memory): its \
          ratio is what a microsecond of work costs in this table."
     } else {
         ""
     };
-    let checks = targets::table(&load_checks(&names, ratios, speed_up));
+    let mut checks = load_checks(&names, ratios, speed_up);
+    checks.extend(lost_update_checks(&names, lost_updates));
+    let checks = targets::table(&checks);
     let group_commit = group_commit
         .map(|(concurrent, sequential)| {
             format!(
@@ -628,58 +682,107 @@ fn report(
          requests per second against the mean of the baseline runs just before and after it, and the table shows the median of \
          those ratios. CPU/req is the contender process's own CPU time (user and system) per request; \
          a wake-up of wrk is an interrupt (rescheduling or function call) that another CPU sent wrk's CPU, which on loopback \
-         is mostly the contender's CPU waking an idle wrk to hand it an answer, at the contender's expense.{calibration}\n\n{rounds}{wake_ups}{group_commit}\n\nVersions: {}.\n\nMachine: {}\n\n{checks}",
+         is mostly the contender's CPU waking an idle wrk to hand it an answer, at the contender's expense.{calibration}\n\n{rounds}{wake_ups}{group_commit}\n\n\
+         Lost updates, counted once the rounds are over: {} clients increment counters on random sessions for {}s, \
+         each waiting for its answer before the next, and the increments acknowledged are set against how much the \
+         sessions' counters grew.\n\n{durability}\n\nVersions: {}.\n\nMachine: {}\n\n{checks}",
         args.rounds,
         args.duration.as_secs(),
         clients.threads,
         clients.connections,
         cpus.describe(),
         args.sessions,
+        args.connections,
+        args.lost_update_probe.as_secs(),
         versions(),
         machine()
     )
 }
 
-/// The targets the load table can check, for the contenders it ran: this library's reads against
-/// `bare`, and its memory store against each rival on reads and writes, round by round (each
-/// rival's and ours as measured against the same round's `bare` runs).
+/// The targets the load table can check, for the contenders it ran: this library's reads, and
+/// its durable sled writes, against `bare`; and each of its stores against the rivals' stores of
+/// the same kind, round by round (each rival's ratio and ours as measured against the same
+/// round's `bare` runs).
 fn load_checks(names: &[&str], ratios: &[[Vec<f64>; 2]], speed_up: Option<f64>) -> Vec<Check> {
     let find = |name: &str| names.iter().position(|candidate| *candidate == name);
     let mut checks = Vec::new();
     if names.first() == Some(&"bare") {
-        for (store, floor) in [
-            ("memory", targets::MEMORY_READ_RATIO),
-            ("sled", targets::SLED_READ_RATIO),
+        for (store, op, floor, what) in [
+            (
+                "memory",
+                0,
+                targets::MEMORY_READ_RATIO,
+                "Read path, memory store",
+            ),
+            ("sled", 0, targets::SLED_READ_RATIO, "Read path, sled store"),
+            (
+                "sled",
+                1,
+                targets::SLED_DURABLE_WRITE_RATIO,
+                "Durable writes, sled store",
+            ),
         ] {
             if let Some(index) = find(store) {
-                let ratio = median(ratios[index][0].clone());
+                let ratio = median(ratios[index][op].clone());
                 checks.push(Check::at_least(
-                    format!("Read path, {store} store, at least {floor:.2} of bare req/s"),
+                    format!("{what}, at least {floor:.2} of bare req/s"),
                     ratio,
                     floor,
-                    format!("{ratio:.2} (rounds: {})", listed(&ratios[index][0])),
+                    format!("{ratio:.2} (rounds: {})", listed(&ratios[index][op])),
                 ));
             }
         }
     }
-    if let Some(ours) = find("memory") {
-        for rival in ["tower-sessions", "axum-session"] {
-            let Some(theirs) = find(rival) else { continue };
-            for (op, operation) in ["reads", "writes"].into_iter().enumerate() {
-                let ahead: Vec<f64> = ratios[ours][op]
-                    .iter()
-                    .zip(&ratios[theirs][op])
-                    .map(|(ours, theirs)| ours / theirs)
-                    .collect();
-                let by = median(ahead.clone());
-                checks.push(Check::at_least(
-                    format!("Ahead of {rival} on {operation} (memory store)"),
-                    by,
-                    // Strictly ahead: a tie is not a lead.
-                    1.0 + f64::EPSILON,
-                    format!("{by:.2}x its req/s (rounds: {})", listed(&ahead)),
-                ));
-            }
+    const READS_AND_WRITES: &[(usize, &str)] = &[(0, "reads"), (1, "writes")];
+    const WRITES: &[(usize, &str)] = &[(1, "writes")];
+    /// Ours, the rival, the operations compared, and which store.
+    type Duel<'a> = (&'a str, &'a str, &'a [(usize, &'a str)], &'a str);
+    let duels: [Duel; 6] = [
+        ("memory", "tower-sessions", READS_AND_WRITES, "memory store"),
+        ("memory", "axum-session", READS_AND_WRITES, "memory store"),
+        (
+            "redis",
+            "tower-sessions-redis",
+            READS_AND_WRITES,
+            "Redis store",
+        ),
+        (
+            "redis",
+            "axum-session-redis",
+            READS_AND_WRITES,
+            "Redis store",
+        ),
+        (
+            "sled",
+            "tower-sessions-sqlite",
+            WRITES,
+            "durable, sled against SQLite with synchronous=FULL",
+        ),
+        (
+            "sled",
+            "axum-session-sqlite",
+            WRITES,
+            "durable, sled against SQLite with synchronous=FULL",
+        ),
+    ];
+    for (ours, rival, operations, store) in duels {
+        let (Some(ours), Some(theirs)) = (find(ours), find(rival)) else {
+            continue;
+        };
+        for &(op, operation) in operations {
+            let ahead: Vec<f64> = ratios[ours][op]
+                .iter()
+                .zip(&ratios[theirs][op])
+                .map(|(ours, theirs)| ours / theirs)
+                .collect();
+            let by = median(ahead.clone());
+            checks.push(Check::at_least(
+                format!("Ahead of {rival} on {operation} ({store})"),
+                by,
+                // Strictly ahead: a tie is not a lead.
+                1.0 + f64::EPSILON,
+                format!("{by:.2}x its req/s (rounds: {})", listed(&ahead)),
+            ));
         }
     }
     if let Some(speed_up) = speed_up {
@@ -696,6 +799,27 @@ fn load_checks(names: &[&str], ratios: &[[Vec<f64>; 2]], speed_up: Option<f64>) 
     checks
 }
 
+/// This library's stores lose no acknowledged update.
+fn lost_update_checks(names: &[&str], counted: &[LostUpdates]) -> Vec<Check> {
+    names
+        .iter()
+        .zip(counted)
+        .filter(|(name, _)| matches!(**name, "memory" | "sled" | "redis"))
+        .map(|(name, counted)| {
+            Check::under(
+                format!("No acknowledged increment lost, {name} store"),
+                counted.lost().unsigned_abs() as f64,
+                1.0,
+                format!(
+                    "{} lost of {} acknowledged",
+                    counted.lost(),
+                    counted.acknowledged
+                ),
+            )
+        })
+        .collect()
+}
+
 fn listed(values: &[f64]) -> String {
     values
         .iter()
@@ -704,7 +828,8 @@ fn listed(values: &[f64]) -> String {
         .join(", ")
 }
 
-/// The locked versions of the crates the contenders are built on.
+/// The locked versions of the crates the contenders are built on (two, where two versions of
+/// a crate are in use).
 fn versions() -> String {
     const LOCK: &str = include_str!("../../Cargo.lock");
     [
@@ -713,22 +838,32 @@ fn versions() -> String {
         "sled",
         "redis",
         "tower-sessions",
+        "tower-sessions-sqlx-store",
+        "tower-sessions-redis-store",
+        "fred",
         "axum_session",
+        "axum_session_sqlx",
+        "axum_session_redispool",
+        "sqlx",
+        "libsqlite3-sys",
     ]
     .iter()
     .map(|name| {
-        let version = LOCK
+        let versions: Vec<&str> = LOCK
             .split("[[package]]")
-            .find_map(|package| {
+            .filter_map(|package| {
                 let mut lines = package.trim().lines();
                 if lines.next()? != format!("name = \"{name}\"") {
                     return None;
                 }
-                let version = lines.next()?.strip_prefix("version = ")?;
-                Some(version.trim_matches('"').to_string())
+                Some(lines.next()?.strip_prefix("version = ")?.trim_matches('"'))
             })
-            .unwrap_or_else(|| "?".into());
-        format!("{name} {version}")
+            .collect();
+        if versions.is_empty() {
+            format!("{name} ?")
+        } else {
+            format!("{name} {}", versions.join(" and "))
+        }
     })
     .collect::<Vec<_>>()
     .join(", ")
@@ -789,12 +924,23 @@ mod tests {
 
     #[test]
     fn the_load_targets_are_checked_for_the_contenders_that_ran() {
-        let names = ["bare", "memory", "sled", "tower-sessions"];
+        let names = [
+            "bare",
+            "memory",
+            "sled",
+            "redis",
+            "tower-sessions",
+            "tower-sessions-sqlite",
+            "axum-session-redis",
+        ];
         let ratios = [
             [vec![1.0, 1.0, 1.0], vec![1.0, 1.0, 1.0]],
             [vec![0.91, 0.85, 0.93], vec![0.70, 0.72, 0.71]],
-            [vec![0.75, 0.79, 0.81], vec![0.20, 0.21, 0.22]],
+            [vec![0.75, 0.79, 0.81], vec![0.40, 0.38, 0.45]],
+            [vec![0.30, 0.35, 0.33], vec![0.28, 0.25, 0.30]],
             [vec![0.80, 0.86, 0.80], vec![0.60, 0.72, 0.50]],
+            [vec![0.50, 0.55, 0.52], vec![0.10, 0.12, 0.11]],
+            [vec![0.31, 0.30, 0.40], vec![0.20, 0.20, 0.20]],
         ];
         let checks = load_checks(&names, &ratios, Some(5.5));
         let status: Vec<(&str, bool)> = checks
@@ -806,10 +952,19 @@ mod tests {
             [
                 ("Read path, memory store, at least 0.90 of bare req/s", true),
                 ("Read path, sled store, at least 0.80 of bare req/s", false),
+                // 0.40, 0.38, 0.45.
+                ("Durable writes, sled store, at least 0.40 of bare req/s", true),
                 // Round by round 1.14, 0.99, 1.16: ahead in the median.
                 ("Ahead of tower-sessions on reads (memory store)", true),
                 // 1.17, 1.00, 1.42.
                 ("Ahead of tower-sessions on writes (memory store)", true),
+                // 0.97, 1.17, 0.83: behind in the median.
+                ("Ahead of axum-session-redis on reads (Redis store)", false),
+                ("Ahead of axum-session-redis on writes (Redis store)", true),
+                (
+                    "Ahead of tower-sessions-sqlite on writes (durable, sled against SQLite with synchronous=FULL)",
+                    true
+                ),
                 (
                     "Durable sled writes: concurrent clients at least 5x one flush per request",
                     true
@@ -828,6 +983,39 @@ mod tests {
             "a tie is not a lead"
         );
         assert!(load_checks(&["memory", "sled"], &level, None).is_empty());
+    }
+
+    #[test]
+    fn our_stores_must_lose_no_acknowledged_increment() {
+        let counted = |acknowledged, applied| LostUpdates {
+            acknowledged,
+            applied,
+            failed: 0,
+        };
+        let checks = lost_update_checks(
+            &["bare", "memory", "sled", "tower-sessions", "redis"],
+            &[
+                counted(10, 10),
+                counted(500, 500),
+                counted(500, 499),
+                counted(500, 400),
+                counted(500, 501),
+            ],
+        );
+        let status: Vec<(&str, bool)> = checks
+            .iter()
+            .map(|check| (check.target.as_str(), check.met))
+            .collect();
+        assert_eq!(
+            status,
+            [
+                ("No acknowledged increment lost, memory store", true),
+                ("No acknowledged increment lost, sled store", false),
+                // Applied twice is as wrong as lost.
+                ("No acknowledged increment lost, redis store", false),
+            ]
+        );
+        assert_eq!(checks[1].measured, "1 lost of 500 acknowledged");
     }
 
     #[test]
@@ -866,5 +1054,9 @@ mod tests {
         let versions = versions();
         assert!(!versions.contains('?'), "{versions}");
         assert!(versions.contains("axum_session 0."), "{versions}");
+        assert!(
+            versions.contains("tower-sessions 0.14.0 and 0.15.0"),
+            "{versions}"
+        );
     }
 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 pub const MEMORY_READ_RATIO: f64 = 0.90;
 /// Reads with the sled store, as a share of `bare`'s requests per second.
 pub const SLED_READ_RATIO: f64 = 0.80;
+/// Durable writes with the sled store, as a share of `bare`'s requests per second.
+pub const SLED_DURABLE_WRITE_RATIO: f64 = 0.40;
 /// Durable sled writes from 64 concurrent clients against one flush per request in sequence.
 pub const GROUP_COMMIT_SPEEDUP: f64 = 5.0;
 /// A million sessions in sled: the 99th percentile of `load`.
