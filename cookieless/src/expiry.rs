@@ -15,7 +15,7 @@ pub fn now_millis() -> Millis {
 
 /// `millis` as an RFC 3339 timestamp in UTC, to the second (rounded down), as
 /// `X-Session-Expires` gives it; past the year 9999 it says the last second of that year.
-pub(crate) fn rfc3339(millis: Millis) -> String {
+pub(crate) fn rfc3339(millis: Millis) -> [u8; 20] {
     // 9999-12-31T23:59:59Z.
     const LAST: u64 = 253_402_300_799;
     let seconds = (millis / 1_000).min(LAST);
@@ -33,12 +33,21 @@ pub(crate) fn rfc3339(millis: Millis) -> String {
         month_from_march - 9
     };
     let year = year_of_era + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        of_day / 3_600,
-        of_day / 60 % 60,
-        of_day % 60
-    )
+    // Written digit by digit rather than with `format!`: it goes out on every response.
+    let mut text = *b"0000-00-00T00:00:00Z";
+    let mut put = |at: usize, width: usize, mut value: u64| {
+        for digit in text[at..at + width].iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, of_day / 3_600);
+    put(14, 2, of_day / 60 % 60);
+    put(17, 2, of_day % 60);
+    text
 }
 
 /// How long a session lives: it dies at the earlier of its idle and absolute deadlines. A session
@@ -171,11 +180,11 @@ mod tests {
 
     #[test]
     fn timestamps_are_rfc_3339_in_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400_999), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_796_244_332_000), "2026-12-02T20:45:32Z");
-        assert_eq!(rfc3339(4_102_444_799_000), "2099-12-31T23:59:59Z");
-        assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59Z");
+        assert_eq!(&rfc3339(0), b"1970-01-01T00:00:00Z");
+        assert_eq!(&rfc3339(951_782_400_999), b"2000-02-29T00:00:00Z");
+        assert_eq!(&rfc3339(1_796_244_332_000), b"2026-12-02T20:45:32Z");
+        assert_eq!(&rfc3339(4_102_444_799_000), b"2099-12-31T23:59:59Z");
+        assert_eq!(&rfc3339(u64::MAX), b"9999-12-31T23:59:59Z");
     }
 
     #[test]

@@ -125,7 +125,7 @@ pub(crate) fn stamp(mut response: Response<Body>, outcome: Outcome) -> Response<
         Outcome::Leave => return response,
         Outcome::Set(token, expires) => {
             // Only ASCII digits and punctuation.
-            if let Ok(expires) = HeaderValue::from_str(&rfc3339(expires)) {
+            if let Ok(expires) = HeaderValue::from_bytes(&rfc3339(expires)) {
                 headers.insert(X_SESSION_EXPIRES.clone(), expires);
             }
             token.header_value()
