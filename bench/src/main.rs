@@ -922,6 +922,14 @@ mod tests {
         assert_eq!(wake_up_interrupts("           CPU0\n", &[0]), None);
     }
 
+    /// Each check's target, and whether it was met.
+    fn statuses(checks: &[Check]) -> Vec<(&str, bool)> {
+        checks
+            .iter()
+            .map(|check| (check.target.as_str(), check.met))
+            .collect()
+    }
+
     #[test]
     fn the_load_targets_are_checked_for_the_contenders_that_ran() {
         let names = [
@@ -943,12 +951,8 @@ mod tests {
             [vec![0.31, 0.30, 0.40], vec![0.20, 0.20, 0.20]],
         ];
         let checks = load_checks(&names, &ratios, Some(5.5));
-        let status: Vec<(&str, bool)> = checks
-            .iter()
-            .map(|check| (check.target.as_str(), check.met))
-            .collect();
         assert_eq!(
-            status,
+            statuses(&checks),
             [
                 ("Read path, memory store, at least 0.90 of bare req/s", true),
                 ("Read path, sled store, at least 0.80 of bare req/s", false),
@@ -1002,12 +1006,8 @@ mod tests {
                 counted(500, 501),
             ],
         );
-        let status: Vec<(&str, bool)> = checks
-            .iter()
-            .map(|check| (check.target.as_str(), check.met))
-            .collect();
         assert_eq!(
-            status,
+            statuses(&checks),
             [
                 ("No acknowledged increment lost, memory store", true),
                 ("No acknowledged increment lost, sled store", false),

@@ -29,6 +29,22 @@ pub enum Sqlite {
     Default,
 }
 
+/// The connection options for the SQLite file at `$path` in the mode `$sqlite`, for a version of
+/// SQLx (`$sqlx` is its crate): the rivals build on two, whose types differ.
+macro_rules! sqlite_options {
+    ($($sqlx:ident)::+, $path:expr, $sqlite:expr) => {{
+        use $($sqlx)::+::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", $path.display()))?
+            .create_if_missing(true);
+        match $sqlite {
+            Sqlite::WalFull => options
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full),
+            Sqlite::Default => options,
+        }
+    }};
+}
+
 /// The two endpoints for a version of tower-sessions (`$ts` is its crate), whose `Session`
 /// type differs from one version to the next.
 macro_rules! tower_sessions_routes {
@@ -76,18 +92,10 @@ pub async fn tower_sessions_sqlite(
     sqlite: Sqlite,
 ) -> Result<impl App, Box<dyn std::error::Error>> {
     use tower_sessions_014::SessionManagerLayer;
-    use tower_sessions_sqlx_store::sqlx::sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous,
-    };
+    use tower_sessions_sqlx_store::sqlx::sqlite::SqlitePool;
     use tower_sessions_sqlx_store::SqliteStore;
 
-    let mut options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-        .create_if_missing(true);
-    if sqlite == Sqlite::WalFull {
-        options = options
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full);
-    }
+    let options = sqlite_options!(tower_sessions_sqlx_store::sqlx, path, sqlite);
     let store = SqliteStore::new(SqlitePool::connect_with(options).await?);
     store.migrate().await?;
     Ok(wrap(
@@ -171,15 +179,9 @@ pub async fn axum_session_sqlite(
     sqlite: Sqlite,
 ) -> Result<impl App, Box<dyn std::error::Error>> {
     use axum_session_sqlx::SessionSqlitePool;
-    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
+    use sqlx::sqlite::SqlitePool;
 
-    let mut options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-        .create_if_missing(true);
-    if sqlite == Sqlite::WalFull {
-        options = options
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full);
-    }
+    let options = sqlite_options!(sqlx, path, sqlite);
     let pool = SqlitePool::connect_with(options).await?;
     Ok(axum_session_over(Some(SessionSqlitePool::from(pool))).await?)
 }
