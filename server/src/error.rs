@@ -39,6 +39,11 @@ impl ApiError {
         ApiError::Detail(status, detail.into())
     }
 
+    /// 400 with `messages` for one field: `{"field": ["..."]}`.
+    pub fn field(field: &str, messages: Vec<String>) -> Self {
+        ApiError::Invalid(FieldErrors::from([(field.to_string(), messages)]))
+    }
+
     pub fn not_found() -> Self {
         ApiError::detail(StatusCode::NOT_FOUND, "Not found.")
     }

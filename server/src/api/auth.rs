@@ -5,9 +5,7 @@
 
 use std::net::IpAddr;
 
-use app::api::{
-    paths, Credentials, FieldErrors, Level, PasswordChange, PasswordConfirmation, UserInfo,
-};
+use app::api::{paths, Credentials, Level, PasswordChange, PasswordConfirmation, UserInfo};
 use app::validation::{password_errors, registration_errors, username_errors, PASSWORD_MAX};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
@@ -80,10 +78,10 @@ async fn login(
     let Credentials { username, password } = credentials;
     // Refused before hashing: argon2's cost grows with the input.
     if password.chars().count() > PASSWORD_MAX {
-        return Err(ApiError::Invalid(FieldErrors::from([(
-            "password".to_string(),
+        return Err(ApiError::field(
+            "password",
             vec![format!("Use at most {PASSWORD_MAX} characters.")],
-        )])));
+        ));
     }
     // No account can have such a name, so refusing it at once tells nothing of who exists, and
     // keeps whatever was typed out of the log.
@@ -141,10 +139,7 @@ async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     let errors = password_errors(&change.new_password);
     if !errors.is_empty() {
-        return Err(ApiError::Invalid(FieldErrors::from([(
-            "new_password".to_string(),
-            errors,
-        )])));
+        return Err(ApiError::field("new_password", errors));
     }
     // The current password is the recent proof this change needs.
     let proof = Proof {
@@ -182,12 +177,7 @@ async fn confirm(
     // its token, and must not guess the password from many addresses.
     let proof = Proof {
         caller: Caller::Anonymous,
-        wrong: || {
-            ApiError::Invalid(FieldErrors::from([(
-                "password".to_string(),
-                vec!["The password is wrong.".to_string()],
-            )]))
-        },
+        wrong: || ApiError::field("password", vec!["The password is wrong.".to_string()]),
         refused_event: "reauthentication_failed",
     };
     proof
@@ -275,8 +265,8 @@ fn bad_credentials() -> ApiError {
 }
 
 fn wrong_current_password() -> ApiError {
-    ApiError::Invalid(FieldErrors::from([(
-        "current_password".to_string(),
+    ApiError::field(
+        "current_password",
         vec!["The current password is wrong.".to_string()],
-    )]))
+    )
 }
