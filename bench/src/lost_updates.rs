@@ -5,6 +5,7 @@
 //! increment is left in flight, so the count of acknowledged increments is exact and can be set
 //! against the counters read before and after.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderName, HeaderValue};
@@ -44,11 +45,11 @@ pub async fn probe(
         .build()?;
     let before = total(&http, url, sessions).await?;
     let deadline = Instant::now() + duration;
+    let increment = format!("{url}/counter/increment");
+    let shared: Arc<[Carrier]> = sessions.into();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..clients {
-        let http = http.clone();
-        let url = format!("{url}/counter/increment");
-        let sessions = sessions.to_vec();
+        let (http, url, sessions) = (http.clone(), increment.clone(), shared.clone());
         tasks.spawn(async move {
             let (mut acknowledged, mut failed) = (0, 0);
             while Instant::now() < deadline {
@@ -79,10 +80,11 @@ async fn total(
     url: &str,
     sessions: &[Carrier],
 ) -> Result<u64, Box<dyn std::error::Error>> {
+    let read = format!("{url}/counter");
     let mut sum = 0;
     for (name, value) in sessions {
         let response = http
-            .get(format!("{url}/counter"))
+            .get(&read)
             .header(name, value)
             .send()
             .await?

@@ -19,7 +19,7 @@ use crate::contenders::{wrap, App};
 type Answer = Result<Json<Value>, StatusCode>;
 
 /// How a contender's SQLite database commits a write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub enum Sqlite {
     /// A write-ahead log synced on every commit (`journal_mode=WAL`, `synchronous=FULL`): a write
     /// is on disk before its response, as with our sled store, at SQLite's best speed for that.
