@@ -100,8 +100,10 @@ async fn create(
                 // ended session.
                 config.store.delete(&token.key()).await?;
                 return match config.store.load(&previous.key).await? {
-                    None => Ok(Outcome::Clear),
-                    Some(_) => Err(SessionError::Contention),
+                    Some(latest) if !latest.rotated && !latest.is_expired(now) => {
+                        Err(SessionError::Contention)
+                    }
+                    _ => Ok(Outcome::Clear),
                 };
             }
             config.metrics.rotated();
@@ -242,8 +244,10 @@ async fn update(
         // conditional write is the safety net: read the session again (under the lease again,
         // so that nobody else writes in between) and replay this request's changes onto it.
         let latest = reload(config, state, key).await?;
-        let Some(latest) = latest.filter(|latest| !latest.is_expired(now)) else {
-            // It was ended elsewhere: an ended session stays ended.
+        let Some(latest) = latest.filter(|latest| !latest.is_expired(now) && !latest.rotated)
+        else {
+            // It was ended elsewhere, or moved to a new token this request does not know: an
+            // ended session stays ended, and a tombstone never comes back to life as a session.
             return Ok(Outcome::Clear);
         };
         data = Arc::new(replay(

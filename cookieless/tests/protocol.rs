@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Extension;
-use common::{request, Fixture, Gate, Transport};
+use common::{request, Fixture, Gate, Runs, Transport};
 use cookieless::store::{SessionStore, Token};
 use cookieless::Expiry;
 use serde_json::json;
@@ -41,6 +41,7 @@ for_each_store_and_transport!(
     concurrent_requests_on_one_session_are_serialised,
     another_process_writing_the_same_session_is_merged_key_by_key,
     a_session_ended_by_another_process_stays_ended,
+    a_session_rotated_by_another_process_is_not_brought_back,
     a_principal_s_sessions_are_listed_and_ended,
     a_session_with_only_a_principal_is_kept,
     anonymous_sessions_idle_out_sooner_than_logged_in_ones,
@@ -183,7 +184,10 @@ async fn oversized_headers_are_refused_with_431(fixture: Fixture, transport: Tra
 }
 
 async fn rotation_moves_the_data_and_retires_the_old_token(fixture: Fixture, transport: Transport) {
-    let app = transport.serve(common::app(fixture.layer())).await;
+    let runs = Runs::default();
+    let app = transport
+        .serve(common::app(fixture.layer()).layer(Extension(runs.clone())))
+        .await;
     let old = app.send("POST", "/counter", None).await.token();
     let rotated = app.send("POST", "/rotate", Some(&old)).await;
     assert_eq!(rotated.status, StatusCode::NO_CONTENT);
@@ -208,6 +212,10 @@ async fn rotation_moves_the_data_and_retires_the_old_token(fixture: Fixture, tra
         assert_eq!(retired.session(), None, "a 409 says nothing of the token");
         assert!(!retired.headers.contains_key("x-session-expires"));
     }
+    // A write's handler does not run at all, so the client can send it again safely.
+    let refused = app.send("POST", "/counted-write", Some(&old)).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert_eq!(runs.count(), 0, "the handler of a refused write ran");
     // A request that never uses its session is answered as usual, without a word on its token.
     let untouched = app.send("GET", "/untouched", Some(&old)).await;
     assert_eq!(untouched.status, StatusCode::OK);
@@ -373,6 +381,29 @@ async fn with_the_cookie_transport_the_token_travels_in_a_cookie_too(
         .insert("x-session", other.parse().unwrap());
     let reply = app.call_allowing_cookies(both).await;
     assert_eq!(reply.body, json!({"value": 1}));
+    let cookie = |token: &str| format!("__Host-session={token}; Path=/; HttpOnly; Secure; SameSite=Lax");
+    assert_eq!(cookie_of(&reply), Some(cookie(&other)));
+
+    // A login carried by the cookie moves the cookie to the new token.
+    let login = with(
+        "POST",
+        "/log-in/ada",
+        &other,
+        &[("sec-fetch-site", "same-origin")],
+    );
+    let login = app.call_allowing_cookies(login).await;
+    let member = login.token();
+    assert_ne!(member, other);
+    assert_eq!(cookie_of(&login), Some(cookie(&member)));
+
+    // A cookie whose session is unknown is cleared, as the header would be.
+    let cleared = "__Host-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax";
+    let unknown = Token::generate();
+    let unknown = app
+        .call_allowing_cookies(with("GET", "/counter", unknown.as_str(), &[]))
+        .await;
+    assert_eq!(unknown.session(), Some(""));
+    assert_eq!(cookie_of(&unknown).as_deref(), Some(cleared));
 
     // Ending the session clears the cookie as it clears the header.
     let ended = with(
@@ -383,10 +414,7 @@ async fn with_the_cookie_transport_the_token_travels_in_a_cookie_too(
     );
     let ended = app.call_allowing_cookies(ended).await;
     assert_eq!(ended.session(), Some(""));
-    assert_eq!(
-        cookie_of(&ended).as_deref(),
-        Some("__Host-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
-    );
+    assert_eq!(cookie_of(&ended).as_deref(), Some(cleared));
 }
 
 async fn sensitive_actions_need_a_recent_proof_of_who_the_user_is(
@@ -852,6 +880,37 @@ async fn a_session_ended_by_another_process_stays_ended(fixture: Fixture, transp
     );
     gate.open();
     assert_eq!(slow.await.unwrap().session(), Some(""));
+    assert_eq!(
+        second.send("GET", "/keys", Some(&token)).await.session(),
+        Some("")
+    );
+}
+
+async fn a_session_rotated_by_another_process_is_not_brought_back(
+    fixture: Fixture,
+    transport: Transport,
+) {
+    let PausedWrite {
+        second,
+        token,
+        gate,
+        slow,
+    } = pause_a_write(&fixture, transport).await;
+    let new = second.send("POST", "/rotate", Some(&token)).await.token();
+    gate.open();
+    // The write's session no longer lives under its token, and its new token is not the old
+    // one's to know: the write is answered as for an ended session, and its tombstone stays one.
+    assert_eq!(slow.await.unwrap().session(), Some(""));
+    let old_key = Token::parse(token.as_bytes()).unwrap().key();
+    assert!(fixture.store.load(&old_key).await.unwrap().unwrap().rotated);
+    let retired = second.send("GET", "/keys", Some(&token)).await;
+    assert_eq!(retired.status, StatusCode::CONFLICT);
+    assert_eq!(
+        second.send("GET", "/keys", Some(&new)).await.body,
+        json!(["counter"])
+    );
+    // After the grace window the old token is unknown, not an anonymous session of its own.
+    fixture.clock.advance(Duration::from_secs(30));
     assert_eq!(
         second.send("GET", "/keys", Some(&token)).await.session(),
         Some("")

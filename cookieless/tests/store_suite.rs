@@ -9,6 +9,7 @@ use cookieless::store::store_suite;
 
 for_each_store!(
     a_missing_session_loads_as_none,
+    every_field_of_a_record_comes_back,
     saves_are_conditional_on_the_version,
     delete_removes_and_tolerates_missing_sessions,
     delete_expired_removes_exactly_the_expired,
@@ -19,6 +20,10 @@ for_each_store!(
 
 async fn a_missing_session_loads_as_none(fixture: Fixture) {
     store_suite::a_missing_session_loads_as_none(&*fixture.store).await
+}
+
+async fn every_field_of_a_record_comes_back(fixture: Fixture) {
+    store_suite::every_field_of_a_record_comes_back(&*fixture.store).await
 }
 
 async fn saves_are_conditional_on_the_version(fixture: Fixture) {

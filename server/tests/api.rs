@@ -905,6 +905,21 @@ async fn sensitive_actions_ask_for_the_password_again_after_ten_minutes() {
     );
     let others = client.post_empty("/api/sessions/revoke-others").await;
     assert_eq!(others.status, StatusCode::FORBIDDEN);
+    let _phone = log_in_as(&base, "Phone", "barbara").await;
+    let listed = client.get("/api/sessions").await.body;
+    let phone = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|info| info["current"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let phone = format!("/api/sessions/{phone}");
+    let one = client.send(Method::DELETE, &phone, None).await;
+    assert_eq!(one.status, StatusCode::FORBIDDEN);
+    assert_eq!(one.body["code"], "reauthentication_required");
 
     let wrong = client
         .post("/api/auth/confirm", json!({"password": "not it"}))
@@ -918,8 +933,26 @@ async fn sensitive_actions_ask_for_the_password_again_after_ten_minutes() {
     assert_eq!(right.status, StatusCode::NO_CONTENT);
     let reply = client.send(Method::DELETE, &stale, None).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let one = client.send(Method::DELETE, &phone, None).await;
+    assert_eq!(one.status, StatusCode::NO_CONTENT);
     let others = client.post_empty("/api/sessions/revoke-others").await;
     assert_eq!(others.status, StatusCode::NO_CONTENT);
+
+    // Guessing the password through the confirmation is throttled as a login is: after five
+    // wrong answers even the right one waits.
+    let mut guesser = Client::new(&base);
+    register(&mut guesser, "guessed_again").await;
+    for _ in 0..5 {
+        let wrong = guesser
+            .post("/api/auth/confirm", json!({"password": "wrong guess"}))
+            .await;
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    }
+    let throttled = guesser
+        .post("/api/auth/confirm", json!({"password": PASSWORD}))
+        .await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(throttled.headers.contains_key("retry-after"));
 
     // Without a login there is nothing to confirm.
     let mut visitor = Client::new(&base);

@@ -53,6 +53,7 @@ where
     }
     each_on_a_fresh_store!(
         a_missing_session_loads_as_none,
+        every_field_of_a_record_comes_back,
         saves_are_conditional_on_the_version,
         delete_removes_and_tolerates_missing_sessions,
         delete_expired_removes_exactly_the_expired,
@@ -112,6 +113,28 @@ pub async fn a_missing_session_loads_as_none<S: SessionStore + ?Sized>(store: &S
         .await
         .unwrap()
         .is_none());
+}
+
+/// A record loads back as it was saved, every field included: a tombstone must load as one (or
+/// its retired token would pass for an empty live session), and a proof of who the user is must
+/// keep its moment (or sensitive actions would ask again, or not at all).
+pub async fn every_field_of_a_record_comes_back<S: SessionStore + ?Sized>(store: &S) {
+    let key = Token::generate().key();
+    let session = Record {
+        created: 1_000,
+        last_seen: 2_000,
+        authenticated_at: Some(1_500),
+        ..owned_by("ada", 1, u64::MAX)
+    };
+    assert_eq!(store.save(&key, &session, None).await.unwrap(), Saved::Written);
+    assert_eq!(store.load(&key).await.unwrap(), Some(session));
+
+    let tombstone = Record::tombstone(2, 3_000, u64::MAX);
+    assert_eq!(
+        store.save(&key, &tombstone, Some(1)).await.unwrap(),
+        Saved::Written
+    );
+    assert_eq!(store.load(&key).await.unwrap(), Some(tombstone));
 }
 
 /// `save` writes only over the expected version (`None`: only where nothing is stored), and a

@@ -434,6 +434,28 @@ impl Gate {
     }
 }
 
+/// Counts how many times the `/counted-write` handler ran, for tests of what the layer refuses
+/// before a handler runs.
+#[derive(Clone, Default)]
+pub struct Runs(Arc<AtomicUsize>);
+
+impl Runs {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Work of its own (counted), then a value in the session: a handler whose effects outside the
+/// session would be done twice if it ran for a request the client then sends again.
+async fn counted_write(
+    session: Session,
+    Extension(runs): Extension<Runs>,
+) -> Result<StatusCode, SessionError> {
+    runs.0.fetch_add(1, Ordering::SeqCst);
+    session.insert("written", true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Sets `key` once the test opens the gate, so that another process can change the session
 /// between this request's read and its write.
 async fn set_later(
@@ -548,6 +570,7 @@ pub fn app(layer: SessionLayer) -> Router {
         .route("/slow-increment", post(slow_increment))
         .route("/set/{key}", post(set))
         .route("/set-later/{key}", post(set_later))
+        .route("/counted-write", post(counted_write))
         .route("/keys", get(keys))
         .route("/rotate", post(rotate))
         .route("/destroy", post(destroy))
