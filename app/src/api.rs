@@ -18,6 +18,10 @@ pub struct Credentials {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInfo {
     pub username: String,
+    /// Seconds until the login ends however busy the session is (the session's absolute
+    /// deadline): only a new login goes past it.
+    #[serde(default)]
+    pub login_ends_in: u64,
 }
 
 /// `GET /api/session/transport`: how the session token travels (`header-only` or

@@ -2,9 +2,20 @@
 
 /// The login page's address, coming back to `here` (a path of this app) after the login.
 pub fn login_then(here: &str) -> String {
+    then("/login", here)
+}
+
+/// The registration page's address, coming back to `here` once the account is made.
+pub fn register_then(here: &str) -> String {
+    then("/register", here)
+}
+
+fn then(page: &str, here: &str) -> String {
     match return_path(here) {
-        Some(here) if here != "/" && here != "/login" => format!("/login?next={here}"),
-        _ => "/login".to_string(),
+        Some(here) if !["/", "/login", "/register"].contains(&here) => {
+            format!("{page}?next={here}")
+        }
+        _ => page.to_string(),
     }
 }
 
@@ -29,6 +40,9 @@ mod tests {
         assert_eq!(login_then("/notes"), "/login?next=/notes");
         assert_eq!(login_then("/"), "/login");
         assert_eq!(login_then("/login"), "/login");
+        assert_eq!(register_then("/devices"), "/register?next=/devices");
+        assert_eq!(register_then("/register"), "/register");
+        assert_eq!(login_then("/register"), "/login");
     }
 
     #[test]

@@ -12,15 +12,18 @@ use crate::tokens::{self, SessionEvent};
 pub struct SessionSignals {
     /// The token held now.
     pub token: ReadSignal<Option<String>>,
-    /// Who is logged in, as the application last learned it.
-    pub user: RwSignal<Option<String>>,
+    /// Who is logged in, as the application said in this tab or another
+    /// ([`SessionSignals::logged_in_as`]): a name, or whatever text it describes its user with.
+    pub user: ReadSignal<Option<String>>,
+    set_user: WriteSignal<Option<String>>,
     /// Set when a logged-in session ended without the user asking: the server cleared the token,
     /// replaced it with a new one, or answered 401 (a logout elsewhere), or its deadline passed.
     /// The application shows it and clears it. A login must therefore start from a logged-out
     /// state ([`SessionSignals::logged_out`]), since its rotation replaces the token too.
     pub ended: RwSignal<bool>,
     /// Set when another tab of the site logged out: this tab's user is cleared too, and the
-    /// application shows its login page. The application clears it.
+    /// application shows its login page. The application clears it. (Another tab's login
+    /// reaches [`SessionSignals::user`] by itself, once that tab has said who logged in.)
     pub logged_out_elsewhere: RwSignal<bool>,
     /// When the session dies unless used again, on this browser's clock (milliseconds since
     /// the Unix epoch, as `Date.now()` counts); see [`crate::expires`].
@@ -60,7 +63,7 @@ pub struct SessionSignals {
 pub fn provide_session() -> SessionSignals {
     let (token, set_token) = signal(tokens::current());
     let (expires, set_expires) = signal(tokens::expires());
-    let user = RwSignal::new(None::<String>);
+    let (user, set_user) = signal(tokens::user().flatten());
     let ended = RwSignal::new(false);
     let logged_out_elsewhere = RwSignal::new(false);
     let rotating = StoredValue::new(0_usize);
@@ -76,24 +79,43 @@ pub fn provide_session() -> SessionSignals {
             }
             SessionEvent::ChangedInAnotherTab(None) => {
                 if user.get_untracked().is_some() {
-                    user.set(None);
+                    set_user.set(None);
                     logged_out_elsewhere.set(true);
                 }
                 false
             }
-            // Whoever holds the new token, the application learns it again.
+            // Who holds the new token comes with it, or just after ([`SessionEvent::UserChanged`]).
             SessionEvent::ChangedInAnotherTab(Some(_)) => false,
-            SessionEvent::TokenReplaced => rotating.get_value() == 0,
-            SessionEvent::Unauthorized | SessionEvent::Expired => true,
+            SessionEvent::UserChanged(next) => {
+                // This tab clears its user before it says so: only another tab's word ends a
+                // session here (the server ended it there).
+                if next.is_none() && user.get_untracked().is_some() {
+                    ended.set(true);
+                }
+                if user.get_untracked() != *next {
+                    set_user.set(next.clone());
+                }
+                false
+            }
+            SessionEvent::TokenReplaced if rotating.get_value() > 0 => {
+                // The same user, under the new token: the other tabs hear it.
+                tokens::set_user(user.get_untracked().as_deref());
+                false
+            }
+            SessionEvent::TokenReplaced | SessionEvent::Unauthorized | SessionEvent::Expired => {
+                true
+            }
         };
         if lost && user.get_untracked().is_some() {
-            user.set(None);
+            set_user.set(None);
             ended.set(true);
+            tokens::set_user(None);
         }
     });
     let session = SessionSignals {
         token,
         user,
+        set_user,
         ended,
         logged_out_elsewhere,
         expires,
@@ -134,12 +156,26 @@ impl SessionSignals {
         request.await
     }
 
+    /// Records who logged in (a login's answer, or the server asked who holds the token), here
+    /// and in every other tab of the site that holds the same token ([`crate::set_user`]).
+    ///
+    /// ```no_run
+    /// # fn demo(session: cookieless_client::SessionSignals) {
+    /// session.logged_in_as(Some("ada".to_string()));
+    /// # }
+    /// ```
+    pub fn logged_in_as(&self, user: Option<String>) {
+        self.set_user.set(user.clone());
+        tokens::set_user(user.as_deref());
+    }
+
     /// Records that the user logged out on purpose (or is about to log in as someone, which
     /// rotates the token), so that losing the token is not reported as an ended session.
     pub fn logged_out(&self) {
-        self.user.set(None);
+        self.set_user.set(None);
         self.ended.set(false);
         self.logged_out_elsewhere.set(false);
+        tokens::set_user(None);
     }
 }
 

@@ -83,7 +83,7 @@ pub use storage::{cookies_work, Place, StoragePolicy};
 pub use tabs::{TabScope, ASK_WAIT, CHANNEL, START_WAIT};
 pub use tokens::{
     apply_response, current, expires, install, install_with_scope, place, ready,
-    report_unauthorized, scope, subscribe, SessionEvent,
+    report_unauthorized, scope, set_user, subscribe, user, SessionEvent,
 };
 
 // The README's examples are compiled with the doctests, so that they keep up with the API; one

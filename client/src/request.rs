@@ -61,6 +61,8 @@ pub const ROTATION_WAIT: Duration = Duration::from_secs(5);
 #[must_use = "a request that starts a session holds back the others until it is finished"]
 pub struct SessionRequest {
     sent: Option<String>,
+    /// Its number among the page's requests, in the order they began.
+    began: u64,
     _starting: Option<MutexGuard<'static, ()>>,
     _claim: Option<StartClaim>,
 }
@@ -81,6 +83,7 @@ impl SessionRequest {
         if let Some(token) = tokens::current() {
             return SessionRequest {
                 sent: Some(token),
+                began: tokens::begin_request(),
                 _starting: None,
                 _claim: None,
             };
@@ -101,6 +104,7 @@ impl SessionRequest {
         let sent = tokens::current();
         let starts = sent.is_none() && may_write;
         SessionRequest {
+            began: tokens::begin_request(),
             _starting: starting.filter(|_| starts),
             _claim: claim.filter(|_| starts),
             sent,
@@ -117,7 +121,7 @@ impl SessionRequest {
     ///
     /// A request that got no answer is simply dropped: the next one may then start the session.
     pub fn finish(self, header: Option<&str>) {
-        tokens::apply_response(self.sent.as_deref(), header);
+        tokens::apply(self.sent.as_deref(), header, None, self.began);
     }
 
     /// [`SessionRequest::finish`] for an answer with `status`: a 401 also tells whoever watches
@@ -142,7 +146,7 @@ impl SessionRequest {
             local_deadline(&expires, header("Date").as_deref(), js_sys::Date::now())
         });
         let sent = self.sent.clone();
-        tokens::apply(sent.as_deref(), session.as_deref(), expires);
+        tokens::apply(sent.as_deref(), session.as_deref(), expires, self.began);
         drop(self);
         if status == 401 {
             tokens::report_unauthorized();

@@ -114,6 +114,12 @@ pub(crate) struct TabState {
     /// Unix epoch, as `Date.now()` counts).
     pub(crate) expires: Option<f64>,
     pub(crate) stamp: Stamp,
+    /// Who is logged in with this token, as the application said in one of the tabs; `None`
+    /// while `user_known` is false (no tab has said yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) user: Option<String>,
+    #[serde(default)]
+    pub(crate) user_known: bool,
 }
 
 // Externally tagged (`{"state": {...}}`): an internal tag would make serde buffer every message,
@@ -135,6 +141,13 @@ enum Message {
         stamp: Stamp,
         expires: Option<f64>,
     },
+    /// Who is logged in with the token that the change `stamp` brought, as the application
+    /// learned it (a login's answer, say): the other tabs follow without asking the server.
+    User {
+        from: u64,
+        stamp: Stamp,
+        user: Option<String>,
+    },
     /// A tab wants to start a session (`started`: it already is).
     Claim { from: u64, seq: u64, started: bool },
     /// A tab gave its claim up: its request ended, or it lost to a rival.
@@ -149,6 +162,7 @@ pub(crate) struct Hooks {
     pub(crate) current: fn() -> TabState,
     pub(crate) adopt: fn(TabState),
     pub(crate) adopt_deadline: fn(Stamp, Option<f64>),
+    pub(crate) adopt_user: fn(Stamp, Option<String>),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -296,9 +310,19 @@ pub(crate) fn announce_deadline(stamp: Stamp, expires: Option<f64>) {
     });
 }
 
+/// Tells the other tabs who is logged in with the token they hold too.
+pub(crate) fn announce_user(stamp: Stamp, user: Option<String>) {
+    post(&Message::User {
+        from: this_tab(),
+        stamp,
+        user,
+    });
+}
+
 /// Asks the tabs already open for their state, and waits until one tells it (the holder has
-/// adopted it by then, if newer) or [`ASK_WAIT`] has passed. Tabs that hold no token answer
-/// that they are there, which ends no wait.
+/// adopted it by then, if newer) or [`ASK_WAIT`] has passed. Tabs that know of nothing (no
+/// change, no token kept from before a reload) answer that they are there, which ends no
+/// wait.
 pub(crate) async fn ask() {
     let Some(answer) = with_link(|link| {
         let (sender, receiver) = oneshot::channel();
@@ -419,6 +443,7 @@ fn receive(message: Message) {
         | Message::State { from, .. }
         | Message::Here { from }
         | Message::Deadline { from, .. }
+        | Message::User { from, .. }
         | Message::Claim { from, .. }
         | Message::Release { from }
         | Message::Bye { from } => *from,
@@ -438,7 +463,7 @@ fn receive(message: Message) {
         Message::Ask { state, .. } => {
             (hooks.adopt)(state);
             let state = (hooks.current)();
-            if state.stamp.is_initial() {
+            if state.stamp.is_initial() && state.token.is_none() {
                 post(&Message::Here { from: this_tab() });
             } else {
                 announce(&state);
@@ -462,6 +487,7 @@ fn receive(message: Message) {
             wake_all();
         }
         Message::Deadline { stamp, expires, .. } => (hooks.adopt_deadline)(stamp, expires),
+        Message::User { stamp, user, .. } => (hooks.adopt_user)(stamp, user),
         Message::Claim { seq, started, .. } => {
             let answer = with_link(|link| {
                 link.next_seq = link.next_seq.max(seq.saturating_add(1));
@@ -578,6 +604,8 @@ mod tests {
             token: Some("abc".into()),
             expires: Some(1.5e12),
             stamp: Stamp { count: 2, tab: 7 },
+            user: Some("ada".into()),
+            user_known: true,
         };
         let text = serde_json::to_string(&Message::State { from: 7, state }).unwrap();
         assert!(text.starts_with(r#"{"state":{"from":7,"#), "{text}");
@@ -585,6 +613,10 @@ mod tests {
             panic!("not a state: {text}");
         };
         assert_eq!((from, state.token.as_deref()), (7, Some("abc")));
+        assert_eq!(
+            (state.user.as_deref(), state.user_known),
+            (Some("ada"), true)
+        );
         assert!(serde_json::from_str::<Message>(r#"{"unknown":{"from":1}}"#).is_err());
     }
 }

@@ -37,6 +37,9 @@ pub enum SessionEvent {
     /// That moment passed: the token is dead on the server, and this client forgot it without
     /// a request ([`SessionEvent::TokenChanged`] came just before).
     Expired,
+    /// Who is logged in with the token held now, as the application told this tab or another
+    /// ([`set_user`]); `None`: nobody.
+    UserChanged(Option<String>),
 }
 
 type Listener = Rc<dyn Fn(&SessionEvent)>;
@@ -57,6 +60,9 @@ struct Holder {
     expiry: Option<Timeout>,
     /// The token the deadline timer dropped, until another token is held.
     expired: Option<String>,
+    /// The request (by [`begin_request`]) whose answer set the deadline held: an answer to an
+    /// earlier request, overtaken on the way, may not move it back.
+    deadline_from: u64,
     listeners: Vec<Listener>,
 }
 
@@ -64,6 +70,21 @@ thread_local! {
     static HOLDER: RefCell<Option<Holder>> = const { RefCell::new(None) };
     /// Questions to the other tabs asked so far, by every holder this page installed.
     static QUESTIONS: Cell<u64> = const { Cell::new(0) };
+    /// Requests begun so far in this page.
+    static REQUESTS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Numbers a request as it begins, so that answers can be told apart from those of requests
+/// that left earlier.
+pub(crate) fn begin_request() -> u64 {
+    REQUESTS.with(|begun| {
+        begun.set(begun.get() + 1);
+        begun.get()
+    })
+}
+
+fn requests_begun() -> u64 {
+    REQUESTS.with(Cell::get)
 }
 
 fn with_holder<R>(f: impl FnOnce(&mut Holder) -> R) -> R {
@@ -134,27 +155,26 @@ impl Holder {
             carry_token_across_history(current);
         }
         let token = place.read();
-        // A token kept across a reload is older than anything the other tabs say now.
-        let stamp = if token.is_some() {
-            Stamp::next_after(Stamp::default())
-        } else {
-            Stamp::default()
-        };
+        // A token kept across a reload keeps the initial stamp: it is older than any change the
+        // other tabs know of, and only a tab that knows of none takes it (see `adopt`).
         Holder {
             place,
             scope,
             state: TabState {
                 token,
                 expires: None,
-                stamp,
+                stamp: Stamp::default(),
+                user: None,
+                user_known: false,
             },
-            seen: stamp,
+            seen: Stamp::default(),
             asking: false,
             question: 0,
             settled: Vec::new(),
             token_watchers: Vec::new(),
             expiry: None,
             expired: None,
+            deadline_from: 0,
             listeners,
         }
     }
@@ -176,6 +196,7 @@ fn join_other_tabs() {
         current: shared_state,
         adopt,
         adopt_deadline,
+        adopt_user,
     };
     if !tabs::open(hooks) {
         with_holder(|holder| holder.scope = TabScope::PerTab);
@@ -264,12 +285,12 @@ fn shared_state() -> TabState {
 /// [`SessionRequest`]: crate::SessionRequest
 /// [`SessionRequest::finish`]: crate::SessionRequest::finish
 pub fn apply_response(sent: Option<&str>, header: Option<&str>) {
-    apply(sent, header, None);
+    apply(sent, header, None, requests_begun());
 }
 
-/// [`apply_response`], with the session's deadline on this browser's clock when the answer gave
-/// one.
-pub(crate) fn apply(sent: Option<&str>, header: Option<&str>, expires: Option<f64>) {
+/// [`apply_response`] for the request numbered `began` ([`begin_request`]), with the session's
+/// deadline on this browser's clock when the answer gave one.
+pub(crate) fn apply(sent: Option<&str>, header: Option<&str>, expires: Option<f64>, began: u64) {
     enum Change {
         Token(TabState),
         Deadline(TabState),
@@ -287,22 +308,32 @@ pub(crate) fn apply(sent: Option<&str>, header: Option<&str>, expires: Option<f6
             // A deadline counts only from an answer that carried the token held now.
             let fresh = header.is_some_and(|header| !header.is_empty()) && held.as_deref() == sent;
             let expires = expires.filter(|_| fresh)?;
-            let moved = holder
-                .state
-                .expires
-                .is_none_or(|before| (expires - before).abs() >= 1_000.0);
+            let moved = match holder.state.expires {
+                None => true,
+                // An answer overtaken by a later request's (a read answered before a "Stay
+                // signed in" but delivered after it) must not bring an earlier deadline back.
+                Some(before) if expires < before => {
+                    before - expires >= 1_000.0 && began >= holder.deadline_from
+                }
+                Some(before) => expires - before >= 1_000.0,
+            };
             if !moved {
                 return None;
             }
             holder.state.expires = Some(expires);
+            holder.deadline_from = began;
             return Some(Change::Deadline(holder.state.clone()));
         }
         let token = next.unwrap_or(held);
         holder.expired = None;
+        holder.deadline_from = began;
         let stamp = Stamp::next_after(holder.seen);
         holder.seen = stamp;
         holder.state = TabState {
             expires: expires.filter(|_| token.is_some()),
+            // Nobody, without a token; with a new one, whoever the application says.
+            user: None,
+            user_known: token.is_none(),
             token,
             stamp,
         };
@@ -336,20 +367,30 @@ fn keep(token: &Option<String>) {
     place().write(token.as_deref());
 }
 
-/// Takes another tab's state if it is newer than this tab's.
+/// Takes another tab's state if it is newer than this tab's: a later change, or, between tabs
+/// that know of no change, a token kept across a reload over none.
 fn adopt(remote: TabState) {
     let change = with_holder(|holder| {
         holder.seen = holder.seen.max(remote.stamp);
-        if remote.stamp <= holder.state.stamp {
+        let mine = &holder.state;
+        let newer = if remote.stamp.is_initial() && mine.stamp.is_initial() {
+            mine.token.is_none() && remote.token.is_some()
+        } else {
+            remote.stamp > mine.stamp
+        };
+        if !newer {
             return None;
         }
-        let token_changed = remote.token != holder.state.token;
-        let expires_changed = remote.expires != holder.state.expires;
+        let token_changed = remote.token != mine.token;
+        let expires_changed = remote.expires != mine.expires;
+        let user_changed =
+            remote.user_known && (!mine.user_known || remote.user != mine.user || token_changed);
         holder.expired = None;
+        holder.deadline_from = requests_begun();
         holder.state = remote.clone();
-        Some((token_changed, expires_changed))
+        Some((token_changed, expires_changed, user_changed))
     });
-    let Some((token_changed, expires_changed)) = change else {
+    let Some((token_changed, expires_changed, user_changed)) = change else {
         return;
     };
     schedule_expiry();
@@ -362,6 +403,9 @@ fn adopt(remote: TabState) {
     if expires_changed {
         notify(&SessionEvent::ExpiresChanged(remote.expires));
     }
+    if user_changed {
+        notify(&SessionEvent::UserChanged(remote.user));
+    }
 }
 
 /// Takes another tab's new deadline for the token this tab holds too (the same change of token,
@@ -372,6 +416,7 @@ fn adopt_deadline(stamp: Stamp, expires: Option<f64>) {
         let changed = same_token && holder.state.expires != expires;
         if changed {
             holder.state.expires = expires;
+            holder.deadline_from = requests_begun();
         }
         changed
     });
@@ -379,6 +424,65 @@ fn adopt_deadline(stamp: Stamp, expires: Option<f64>) {
         schedule_expiry();
         notify(&SessionEvent::ExpiresChanged(expires));
     }
+}
+
+/// Takes another tab's word on who is logged in with the token this tab holds too (the same
+/// change of token, by its stamp).
+fn adopt_user(stamp: Stamp, user: Option<String>) {
+    let changed = with_holder(|holder| {
+        let state = &mut holder.state;
+        let changed = state.stamp == stamp && (!state.user_known || state.user != user);
+        if changed {
+            state.user = user.clone();
+            state.user_known = true;
+        }
+        changed
+    });
+    if changed {
+        notify(&SessionEvent::UserChanged(user));
+    }
+}
+
+/// Who is logged in with the token held now, as the application told this tab or another
+/// ([`set_user`]): `Some(None)` for nobody, `None` while no tab has said since the token
+/// changed. A tab that opens, or follows another tab's login, learns it without a request.
+///
+/// ```no_run
+/// match cookieless_client::user() {
+///     Some(Some(name)) => println!("logged in as {name}"),
+///     Some(None) => println!("nobody is logged in"),
+///     None => println!("ask the server"),
+/// }
+/// ```
+pub fn user() -> Option<Option<String>> {
+    with_holder(|holder| {
+        let state = &holder.state;
+        state.user_known.then(|| state.user.clone())
+    })
+}
+
+/// Tells this tab and every other tab of the site who is logged in with the token held now (a
+/// name, or whatever text the application describes its user with; `None` for nobody). It
+/// holds until the token changes, and reaches the others as [`SessionEvent::UserChanged`].
+///
+/// ```no_run
+/// // After a login's answer, which brought the new token.
+/// cookieless_client::set_user(Some("ada"));
+/// ```
+pub fn set_user(user: Option<&str>) {
+    let changed = with_holder(|holder| {
+        let state = &mut holder.state;
+        if state.user_known && state.user.as_deref() == user {
+            return None;
+        }
+        state.user = user.map(str::to_string);
+        state.user_known = true;
+        Some(state.stamp)
+    });
+    let Some(stamp) = changed else { return };
+    let user = user.map(str::to_string);
+    tabs::announce_user(stamp, user.clone());
+    notify(&SessionEvent::UserChanged(user));
 }
 
 /// Sets a timer for the session's deadline, replacing any earlier one.
@@ -403,6 +507,8 @@ fn expire_if_due() {
             Some(deadline) if js_sys::Date::now() >= deadline => {
                 holder.expired = holder.state.token.take();
                 holder.state.expires = None;
+                holder.state.user = None;
+                holder.state.user_known = true;
                 Some(true)
             }
             Some(_) => Some(false),

@@ -7,8 +7,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use cookieless_client::{
-    apply_response, current, expires, install, install_with_scope, ready, Answer, Place,
-    SessionRequest, StoragePolicy, TabScope, CHANNEL, START_WAIT,
+    apply_response, current, expires, install, install_with_scope, ready, set_user, user, Answer,
+    Place, SessionRequest, StoragePolicy, TabScope, CHANNEL, START_WAIT,
 };
 use futures_util::FutureExt;
 use gloo_net::http::Method;
@@ -399,4 +399,124 @@ async fn the_token_is_forgotten_when_its_deadline_passes() {
     );
     assert_eq!(current().as_deref(), Some("deadline-token-aaaaaaaaa"));
     assert!(expires().is_some());
+}
+
+#[wasm_bindgen_test]
+async fn an_answer_to_a_token_another_tab_replaced_is_ignored() {
+    let other = OtherTab::open(serde_json::json!({
+        "state": {"from": 1, "state": {"token": "before-aaaaaaaaaaaaaaaa", "expires": null, "stamp": {"count": 3, "tab": 1}}},
+    }));
+    install_with_scope(StoragePolicy::Memory, TabScope::Shared);
+    ready().await;
+    assert_eq!(current().as_deref(), Some("before-aaaaaaaaaaaaaaaa"));
+    let request = SessionRequest::begin(&Method::POST).await;
+    // Meanwhile the other tab logged in: the token every tab holds is now its new one.
+    other.say(serde_json::json!({
+        "state": {"from": 1, "state": {"token": "logged-in-aaaaaaaaaaaaa", "expires": null, "stamp": {"count": 4, "tab": 1}}},
+    }));
+    TimeoutFuture::new(50).await;
+    assert_eq!(current().as_deref(), Some("logged-in-aaaaaaaaaaaaa"));
+    // The late answer to the old token, whatever it says, changes nothing.
+    request.finish(Some("stale-answer-aaaaaaaaaa"));
+    assert_eq!(current().as_deref(), Some("logged-in-aaaaaaaaaaaaa"));
+    let request = SessionRequest::begin(&Method::POST).await;
+    assert_eq!(request.token(), Some("logged-in-aaaaaaaaaaaaa"));
+    drop(request);
+    drop(other);
+    start_without_token();
+}
+
+#[wasm_bindgen_test]
+async fn who_is_logged_in_is_shared_with_the_token_and_dropped_with_it() {
+    let other = OtherTab::open(serde_json::json!({
+        "state": {"from": 1, "state": {"token": "member-aaaaaaaaaaaaaaaa", "expires": null, "stamp": {"count": 7, "tab": 1}, "user": "ada", "user_known": true}},
+    }));
+    install_with_scope(StoragePolicy::Memory, TabScope::Shared);
+    ready().await;
+    // A tab that opens learns who is logged in with the token, without asking the server.
+    assert_eq!(user(), Some(Some("ada".to_string())));
+
+    // Another tab's word counts for the token it holds, not for an earlier one.
+    other.say(serde_json::json!({
+        "user": {"from": 1, "stamp": {"count": 6, "tab": 1}, "user": "mallory"},
+    }));
+    TimeoutFuture::new(50).await;
+    assert_eq!(user(), Some(Some("ada".to_string())));
+
+    // What this tab learns goes to the others, stamped with the change of token it is about.
+    set_user(Some("ada lovelace"));
+    TimeoutFuture::new(50).await;
+    let told = other.heard("user");
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["user"], "ada lovelace");
+    assert_eq!(told[0]["stamp"]["count"], 7);
+
+    // A new token comes with nobody known until somebody says; no token is nobody.
+    let request = SessionRequest::begin(&Method::POST).await;
+    request.finish(Some("rotated-aaaaaaaaaaaaaaa"));
+    assert_eq!(user(), None);
+    let request = SessionRequest::begin(&Method::POST).await;
+    request.finish(Some(""));
+    assert_eq!(user(), Some(None));
+    drop(other);
+    start_without_token();
+}
+
+#[wasm_bindgen_test]
+async fn an_overtaken_answer_never_brings_an_earlier_deadline_back() {
+    start_without_token();
+    apply_response(None, Some("deadline-token-bbbbbbbbb"));
+    let read = SessionRequest::begin(&Method::GET).await;
+    let stay_signed_in = SessionRequest::begin(&Method::POST).await;
+    // "Stay signed in", sent after the read, is answered first with the later deadline.
+    stay_signed_in.finish_response(
+        200,
+        answer(
+            "deadline-token-bbbbbbbbb",
+            "2030-01-01T00:30:00Z",
+            "Tue, 01 Jan 2030 00:00:00 GMT",
+        ),
+    );
+    let later = expires().unwrap();
+    read.finish_response(
+        200,
+        answer(
+            "deadline-token-bbbbbbbbb",
+            "2030-01-01T00:10:00Z",
+            "Tue, 01 Jan 2030 00:00:00 GMT",
+        ),
+    );
+    assert_eq!(expires(), Some(later));
+    // A request sent after both may bring it forward (the server shortened it).
+    let next = SessionRequest::begin(&Method::GET).await;
+    next.finish_response(
+        200,
+        answer(
+            "deadline-token-bbbbbbbbb",
+            "2030-01-01T00:10:00Z",
+            "Tue, 01 Jan 2030 00:00:00 GMT",
+        ),
+    );
+    assert!(expires().unwrap() < later - 1_000_000.0);
+}
+
+#[wasm_bindgen_test]
+async fn a_token_kept_across_a_reload_gives_way_to_any_change_the_open_tabs_know() {
+    // This tab held a token before its reload; since then, another tab started a session.
+    install_with_scope(StoragePolicy::HistoryState, TabScope::PerTab);
+    apply_response(current().as_deref(), Some(""));
+    apply_response(None, Some("from-before-reload-aaaaa"));
+    let other = OtherTab::open(serde_json::json!({
+        "state": {"from": 1, "state": {"token": "started-since-aaaaaaaaa", "expires": null, "stamp": {"count": 1, "tab": 1}}},
+    }));
+    install_with_scope(StoragePolicy::HistoryState, TabScope::Shared);
+    ready().await;
+    assert_eq!(current().as_deref(), Some("started-since-aaaaaaaaa"));
+    // It asked with its old token stamped as no change at all, so no open tab took it.
+    let asked = other.heard("ask");
+    assert_eq!(asked[0]["state"]["token"], "from-before-reload-aaaaa");
+    assert_eq!(asked[0]["state"]["stamp"]["count"], 0);
+    drop(other);
+    apply_response(current().as_deref(), Some(""));
+    start_without_token();
 }

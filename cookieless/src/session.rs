@@ -351,6 +351,34 @@ impl Session {
         }
     }
 
+    /// The moment the session ends however busy it is: its absolute deadline, counted from its
+    /// start or its last rotation (a login). Only a new login goes past it, so a page can say so
+    /// ahead of time, rather than offer to keep a session that cannot be kept.
+    ///
+    /// ```
+    /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
+    /// let left = session.ends_by().await?.duration_since(std::time::SystemTime::now());
+    /// println!("a new login is needed in {:?}", left.unwrap_or_default());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store cannot be read.
+    pub async fn ends_by(&self) -> Result<SystemTime, SessionError> {
+        let config = &self.inner.config;
+        let now = config.clock.now();
+        let created = self
+            .with_loaded(|state| match state.stored() {
+                Some(stored) if !state.rotating() => stored.created,
+                // A rotation stores the session anew, as of now.
+                _ => now,
+            })
+            .await?;
+        let absolute = u64::try_from(config.expiry.absolute.as_millis()).unwrap_or(u64::MAX);
+        Ok(UNIX_EPOCH + Duration::from_millis(created.saturating_add(absolute)))
+    }
+
     /// Every live session of this session's principal (none without a principal), this one
     /// marked `current` and first, then the most recently used. This request's own changes show
     /// once its response is sent.

@@ -381,7 +381,8 @@ async fn with_the_cookie_transport_the_token_travels_in_a_cookie_too(
         .insert("x-session", other.parse().unwrap());
     let reply = app.call_allowing_cookies(both).await;
     assert_eq!(reply.body, json!({"value": 1}));
-    let cookie = |token: &str| format!("__Host-session={token}; Path=/; HttpOnly; Secure; SameSite=Lax");
+    let cookie =
+        |token: &str| format!("__Host-session={token}; Path=/; HttpOnly; Secure; SameSite=Lax");
     assert_eq!(cookie_of(&reply), Some(cookie(&other)));
 
     // A login carried by the cookie moves the cookie to the new token.
@@ -522,6 +523,19 @@ async fn every_token_comes_with_the_moment_its_session_dies(
     fixture.clock.advance(Duration::from_secs(3_000));
     let late = app.send("POST", "/counter", Some(&member)).await;
     deadline_is(expires(&late), start + 300 + 5_400);
+    // A handler can tell it apart from the idle deadline: only a new login goes past it.
+    let ends_by = app.send("GET", "/ends-by", Some(&member)).await;
+    deadline_is(
+        ends_by.body["ends_by"].as_u64().unwrap(),
+        start + 300 + 5_400,
+    );
+    let relogin = app.send("POST", "/log-in/ada", Some(&member)).await.token();
+    let ends_by = app.send("GET", "/ends-by", Some(&relogin)).await;
+    deadline_is(
+        ends_by.body["ends_by"].as_u64().unwrap(),
+        start + 3_300 + 5_400,
+    );
+    let member = relogin;
 
     // No live token, no deadline.
     let ended = app.send("POST", "/destroy", Some(&member)).await;

@@ -74,7 +74,8 @@ pub struct Config {
     pub rotation_grace: Duration,
 
     /// How recent a proof of the password (a login, or the password entered again) must be to
-    /// change the password, log out other devices or delete a note.
+    /// log out other devices or delete a note. A change of password needs none: it asks for the
+    /// current password itself, a proof of that moment.
     #[arg(long, env = "COOKIELESS_REAUTH_AFTER", default_value = "10m", value_parser = positive_duration)]
     pub reauth_after: Duration,
 

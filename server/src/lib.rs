@@ -149,7 +149,11 @@ impl App {
             users,
             notes,
             hasher: Hasher::new(hashing_threads, config.hashing_queue),
-            login_throttle: Arc::new(LoginThrottle::new(clock, LoginThrottle::DEFAULT_MAX_KEYS)),
+            login_throttle: Arc::new(LoginThrottle::new(
+                clock.clone(),
+                LoginThrottle::DEFAULT_MAX_KEYS,
+            )),
+            clock,
             client_address,
             reauth_after: config.reauth_after,
             transport: config.transport,

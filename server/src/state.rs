@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cookieless::ClientAddress;
+use cookieless::{ClientAddress, Clock};
 
 use crate::config::TransportKind;
 use crate::credential::CredentialKey;
@@ -24,4 +24,6 @@ pub struct AppState {
     pub reauth_after: Duration,
     /// How the session token travels, as `--transport` said.
     pub transport: TransportKind,
+    /// The session layer's clock.
+    pub clock: Clock,
 }

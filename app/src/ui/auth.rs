@@ -12,7 +12,7 @@ use super::rest as api;
 use super::Redirect;
 use crate::api::{paths, Credentials, FieldErrors, UserInfo};
 use crate::call_error::{CallError, Refusal};
-use crate::return_to::return_path;
+use crate::return_to::{login_then, register_then, return_path};
 use crate::validation::registration_errors;
 
 #[component]
@@ -86,7 +86,7 @@ fn CredentialsForm(purpose: Purpose) -> impl IntoView {
         spawn_local(async move {
             match api::post::<_, UserInfo>(purpose.path(), &credentials).await {
                 Ok(user) => {
-                    session.user.set(Some(user.username));
+                    super::signed_in::remember(&session, user);
                     notices.fetch_messages().await;
                     let next = query.get_untracked().get("next");
                     let next = next.as_deref().and_then(return_path).unwrap_or("/");
@@ -101,14 +101,24 @@ fn CredentialsForm(purpose: Purpose) -> impl IntoView {
         });
     };
 
+    // The other page goes on to the same page as this one would.
+    let next = move || {
+        let next = query.get().get("next");
+        next.as_deref()
+            .and_then(return_path)
+            .unwrap_or("/")
+            .to_string()
+    };
     let (password_autocomplete, other_page) = match purpose {
         Purpose::LogIn => (
             "current-password",
-            view! { "No account yet? " <A href="/register">"Create an account"</A> }.into_any(),
+            view! { "No account yet? " <A href=move || register_then(&next())>"Create an account"</A> }
+                .into_any(),
         ),
         Purpose::Register => (
             "new-password",
-            view! { "Have an account? " <A href="/login">"Log in instead"</A> }.into_any(),
+            view! { "Have an account? " <A href=move || login_then(&next())>"Log in instead"</A> }
+                .into_any(),
         ),
     };
     view! {

@@ -9,6 +9,7 @@ use leptos_router::components::A;
 
 use super::notices::use_notices;
 use super::rest as api;
+use super::signed_in::signed_in;
 use crate::api::{paths, Level};
 use crate::return_to::login_then;
 
@@ -25,8 +26,8 @@ pub fn ExpiryWarning() -> impl IntoView {
     {
         on_cleanup(move || ticking.clear());
     }
-    // Once staying signed in left the end where it was, the end is the session's absolute one,
-    // which only a new login moves. (The server does not say which deadline is the nearer.)
+    // The login's own end, which only a new login moves, as the server said at the login; or,
+    // where a tab did not share it, as learned when staying signed in left the end where it was.
     let unmovable = RwSignal::new(None::<f64>);
     let pending = RwSignal::new(false);
     let left = move || {
@@ -63,9 +64,10 @@ pub fn ExpiryWarning() -> impl IntoView {
         let here = web_sys::window()
             .and_then(|window| window.location().pathname().ok())
             .unwrap_or_default();
-        let at_the_end = match (unmovable.get(), session.expires.get()) {
+        let login_ends_at = signed_in(&session).and_then(|user| user.login_ends_at);
+        let at_the_end = match (login_ends_at.or(unmovable.get()), session.expires.get()) {
             // The same deadline, give or take the second the server's clock is read to.
-            (Some(end), Some(expires)) => (expires - end).abs() < 2_000.0,
+            (Some(end), Some(expires)) => expires >= end - 2_000.0,
             _ => false,
         };
         let view = if at_the_end {

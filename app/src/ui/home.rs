@@ -10,7 +10,7 @@ use super::session_panel::SessionPanel;
 pub fn HomePage() -> impl IntoView {
     let session = use_session();
     view! {
-        <h1>{move || match session.user.get() {
+        <h1>{move || match super::signed_in::username(&session) {
             Some(username) => format!("Hello, {username}"),
             None => "Hello, visitor".to_string(),
         }}</h1>

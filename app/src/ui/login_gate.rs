@@ -4,7 +4,7 @@ use cookieless_client::use_session;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::return_to::login_then;
+use crate::return_to::{login_then, register_then};
 
 /// Whether the app knows by now who is logged in: until then, a page for the logged-in shows
 /// neither itself nor the way to log in.
@@ -44,7 +44,7 @@ pub fn RequireLogin(
                     <p>
                         <A href=login_then(here)>"Log in"</A>
                         " or "
-                        <A href="/register">"create an account"</A>
+                        <A href=register_then(here)>"create an account"</A>
                         {format!(", and you will come back to {to_see}.")}
                     </p>
                 </section>

@@ -15,6 +15,7 @@ mod notices;
 mod password_dialog;
 mod rest;
 mod session_panel;
+mod signed_in;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -48,18 +49,30 @@ pub fn App() -> impl IntoView {
 
     spawn_local(async move {
         // The token from before a reload, or the one the site's other tabs hold: find out whose
-        // it is, and show what is waiting.
+        // it is (the other tabs say, if they know), and show what is waiting.
         cookieless_client::ready().await;
         if session.token.get_untracked().is_some() {
-            learn_who_is_logged_in(session, check).await;
+            if cookieless_client::user().is_none() {
+                learn_who_is_logged_in(session, check).await;
+            }
             notices.fetch_messages().await;
         }
         check.known.set(true);
     });
-    // A login in another tab: this tab is logged in too, as whoever that is.
+    // A login in another tab: this tab is logged in too, as whoever that tab says. Should it
+    // not say (a tab of an older build), this tab asks the server.
     cookieless_client::subscribe(move |event| {
-        if let cookieless_client::SessionEvent::ChangedInAnotherTab(Some(_)) = event {
-            spawn_local(learn_who_is_logged_in(session, check));
+        if let cookieless_client::SessionEvent::ChangedInAnotherTab(Some(token)) = event {
+            let token = token.clone();
+            set_timeout(
+                move || {
+                    let unsaid = cookieless_client::user().is_none();
+                    if unsaid && cookieless_client::current().as_ref() == Some(&token) {
+                        spawn_local(learn_who_is_logged_in(session, check));
+                    }
+                },
+                OTHER_TAB_SAYS_WHO,
+            );
         }
     });
 
@@ -90,9 +103,13 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// How long after another tab's change of token this tab waits for that tab to say who holds
+/// it, before it asks the server.
+const OTHER_TAB_SAYS_WHO: std::time::Duration = std::time::Duration::from_secs(1);
+
 async fn learn_who_is_logged_in(session: cookieless_client::SessionSignals, check: UserCheck) {
     if let Ok(me) = api::get::<UserInfo>(paths::ME).await {
-        session.user.set(Some(me.username));
+        signed_in::remember(&session, me);
     }
     check.known.set(true);
 }

@@ -31,7 +31,7 @@ pub fn NavBar() -> impl IntoView {
         <header class="topbar">
             <nav aria-label="Main">
                 <A href="/">"Home"</A>
-                {move || match session.user.get() {
+                {move || match super::signed_in::username(&session) {
                     Some(username) => view! {
                         <A href="/notes">"Notes"</A>
                         <A href="/devices">"Devices"</A>

@@ -28,7 +28,7 @@ pub fn SessionPanel() -> impl IntoView {
                 <dt>"Cookies in this browser"</dt>
                 <dd>{cookies}</dd>
                 <dt>"Logged in as"</dt>
-                <dd>{move || session.user.get().unwrap_or_else(|| "nobody".to_string())}</dd>
+                <dd>{move || super::signed_in::username(&session).unwrap_or_else(|| "nobody".to_string())}</dd>
             </dl>
             <p class="hint">
                 "Every API call carries the token in its X-Session header. No cookie is used."

@@ -126,7 +126,10 @@ pub async fn every_field_of_a_record_comes_back<S: SessionStore + ?Sized>(store:
         authenticated_at: Some(1_500),
         ..owned_by("ada", 1, u64::MAX)
     };
-    assert_eq!(store.save(&key, &session, None).await.unwrap(), Saved::Written);
+    assert_eq!(
+        store.save(&key, &session, None).await.unwrap(),
+        Saved::Written
+    );
     assert_eq!(store.load(&key).await.unwrap(), Some(session));
 
     let tombstone = Record::tombstone(2, 3_000, u64::MAX);

@@ -536,6 +536,16 @@ async fn touch(session: Session) -> Result<StatusCode, SessionError> {
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The session's absolute deadline, in seconds since the epoch.
+async fn ends_by(session: Session) -> Result<Json<Value>, SessionError> {
+    let ends_by = session.ends_by().await?;
+    let seconds = ends_by
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    Ok(Json(json!({ "ends_by": seconds })))
+}
+
 async fn untouched() -> &'static str {
     "ok"
 }
@@ -580,6 +590,7 @@ pub fn app(layer: SessionLayer) -> Router {
         .route("/fail", post(fail))
         .route("/untouched", get(untouched))
         .route("/touch", post(touch))
+        .route("/ends-by", get(ends_by))
         .route("/sensitive", post(sensitive))
         .route("/confirm", post(confirm))
         .route("/log-in/{name}", post(log_in))

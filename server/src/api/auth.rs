@@ -4,6 +4,7 @@
 //! proof of who the user is, which sensitive actions want recent (`--reauth-after`).
 
 use std::net::IpAddr;
+use std::time::{Duration, UNIX_EPOCH};
 
 use app::api::{paths, Credentials, Level, PasswordChange, PasswordConfirmation, UserInfo};
 use app::validation::{password_errors, registration_errors, username_errors, PASSWORD_MAX};
@@ -66,7 +67,8 @@ async fn register(
         format!("Welcome, {username}! Your account is ready."),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(UserInfo { username })))
+    let info = user_info(&state, &session, username).await?;
+    Ok((StatusCode::CREATED, Json(info)))
 }
 
 async fn login(
@@ -102,7 +104,22 @@ async fn login(
         format!("Welcome back, {username}."),
     )
     .await?;
-    Ok(Json(UserInfo { username }))
+    Ok(Json(user_info(&state, &session, username).await?))
+}
+
+/// Who is logged in with `session`, and for how long at most.
+async fn user_info(
+    state: &AppState,
+    session: &Session,
+    username: String,
+) -> Result<UserInfo, ApiError> {
+    let now = UNIX_EPOCH + Duration::from_millis(state.clock.now());
+    let ends_by = session.ends_by().await?;
+    let login_ends_in = ends_by.duration_since(now).unwrap_or_default().as_secs();
+    Ok(UserInfo {
+        username,
+        login_ends_in,
+    })
 }
 
 /// Binds the session to `user` under a new token, keeping what the visitor had before (a token
@@ -124,8 +141,11 @@ async fn logout(session: Session, ClientIp(client): ClientIp) -> Result<StatusCo
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me(LoggedIn { username, .. }: LoggedIn) -> Json<UserInfo> {
-    Json(UserInfo { username })
+async fn me(
+    State(state): State<AppState>,
+    LoggedIn { username, session }: LoggedIn,
+) -> Result<Json<UserInfo>, ApiError> {
+    Ok(Json(user_info(&state, &session, username).await?))
 }
 
 /// A new password ends every session made with the old one (the credential check in `LoggedIn`
