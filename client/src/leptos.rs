@@ -170,12 +170,12 @@ impl SessionSignals {
     }
 
     /// Records that the user logged out on purpose (or is about to log in as someone, which
-    /// rotates the token), so that losing the token is not reported as an ended session.
+    /// rotates the token), so that losing the token is not reported as an ended session. The
+    /// other tabs hear of it with the change of token that follows, not before.
     pub fn logged_out(&self) {
         self.set_user.set(None);
         self.ended.set(false);
         self.logged_out_elsewhere.set(false);
-        tokens::set_user(None);
     }
 }
 

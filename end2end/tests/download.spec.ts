@@ -5,7 +5,9 @@ import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { Download, Page } from '@playwright/test';
-import { test, expect, register, newUsername, openBrowser, startBackend } from './fixtures';
+import {
+  test, expect, register, newUsername, openBrowser, startBackend, watchForCookies,
+} from './fixtures';
 
 async function addNote(page: Page, title: string): Promise<void> {
   await page.getByRole('link', { name: 'Notes' }).click();
@@ -33,6 +35,27 @@ test('by default the SPA fetches the download with the header, and no cookie is 
   const markdown = await contents(await saved);
   expect(markdown).toContain(`# Notes of ${username}`);
   expect(markdown).toContain('## Engine plans');
+});
+
+test('in a browser that keeps cookies, the default transport still fetches with the header and sets none', async ({ server }) => {
+  const context = await openBrowser({ cookies: true });
+  const checkCookies = watchForCookies(context);
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(server.url + '/');
+    const username = newUsername('mary');
+    await register(page, username);
+    await addNote(page, 'Difference engine');
+    const download = page.getByRole('region', { name: 'Download' });
+    // A plain link would carry no session here: the SPA offers the fetched file instead.
+    await expect(download.getByRole('link')).toHaveCount(0);
+    const saved = page.waitForEvent('download');
+    await download.getByRole('button', { name: 'Download your notes' }).click();
+    expect(await contents(await saved)).toContain('## Difference engine');
+    await checkCookies();
+  } finally {
+    await context.close();
+  }
 });
 
 test('with header-or-cookie, a plain link carries the session, and another site cannot write with it', async () => {

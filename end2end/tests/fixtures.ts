@@ -53,10 +53,20 @@ function removeLater(dir: string): void {
 /** Fails the test if any response sets a cookie, or the browser's cookie jar holds one. */
 export function watchForCookies(context: BrowserContext): () => Promise<void> {
   const offenders: string[] = [];
+  const checks: Promise<void>[] = [];
+  // `headers()` leaves cookie headers out; `headerValue` reads the raw ones.
   context.on('response', (response) => {
-    if (response.headers()['set-cookie'] !== undefined) offenders.push(response.url());
+    checks.push(
+      response.headerValue('set-cookie').then(
+        (cookie) => {
+          if (cookie !== null) offenders.push(response.url());
+        },
+        () => undefined,
+      ),
+    );
   });
   return async () => {
+    await Promise.all(checks);
     expect(offenders, 'responses that set a cookie').toEqual([]);
     expect(await context.cookies(), "the browser's cookie jar").toEqual([]);
   };

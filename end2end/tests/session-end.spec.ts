@@ -40,14 +40,18 @@ test('the warning comes two minutes ahead, and "Stay signed in" moves the end', 
   }
 });
 
-test('near the absolute end, the warning asks for a new login instead', async ({ page }) => {
+test('near the absolute end, the warning asks for a new login instead, in every tab', async ({ page, context }) => {
   const { backend, dispose } = await startBackend(['--absolute-timeout', '125s']);
   try {
     await page.goto(backend.url + '/');
     await register(page, newUsername('liskov'));
-    await warning(page).getByRole('button', { name: 'Stay signed in' }).click();
-    await expect(warning(page)).toContainText('cannot be extended');
-    await expect(warning(page).getByRole('link', { name: 'Log in again' })).toBeVisible();
+    const second = await context.newPage();
+    await second.goto(backend.url + '/');
+    for (const tab of [page, second]) {
+      await expect(warning(tab)).toContainText('Your session ends in 2 minutes and cannot be extended.');
+      await expect(warning(tab).getByRole('link', { name: 'Log in again' })).toBeVisible();
+      await expect(warning(tab).getByRole('button', { name: 'Stay signed in' })).toHaveCount(0);
+    }
   } finally {
     await dispose();
   }
@@ -95,4 +99,16 @@ test('a page for the logged-in says how to see it, and comes back to it after th
   await page.getByRole('button', { name: 'Log in' }).click();
   await expect(page.getByRole('heading', { name: 'Notes', exact: true })).toBeVisible();
   await expect(page).toHaveURL(/\/notes$/);
+});
+
+test('a new account made from such a page comes back to it too', async ({ page, server }) => {
+  await page.goto(server.url + '/devices');
+  await expect(page.getByRole('heading', { name: 'Log in to see your devices' })).toBeVisible();
+  await page.getByRole('main').getByRole('link', { name: 'create an account' }).click();
+  await expect(page).toHaveURL(/\/register\?next=\/devices$/);
+  await page.getByLabel('Username').fill(newUsername('hoare'));
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Register' }).click();
+  await expect(page.getByRole('heading', { name: 'Devices', exact: true })).toBeVisible();
+  await expect(page).toHaveURL(/\/devices$/);
 });

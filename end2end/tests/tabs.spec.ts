@@ -21,11 +21,18 @@ test('a page opened in a second tab is logged in, with the same token', async ({
   await register(page, username);
 
   const second = await context.newPage();
+  const fromSecond = requestsOf(second);
   await second.goto(server.url + '/notes');
   await expect(heading(second, 'Notes')).toBeVisible();
   await expect(second.getByRole('navigation', { name: 'Main' })).toContainText(`Logged in as ${username}`);
-  expect(await heldToken(second)).toEqual(await heldToken(page));
+  const token = await heldToken(page);
+  expect(await heldToken(second)).toEqual(token);
   await expect(second.getByText('could not be loaded')).toHaveCount(0);
+  // Its first call already carried the token, and who is logged in came from the first tab.
+  const calls = fromSecond.filter((request) => new URL(request.url()).pathname.startsWith('/api/'));
+  expect(calls.length).toBeGreaterThan(0);
+  for (const call of calls) expect(await call.headerValue('x-session'), call.url()).toBe(token);
+  expect(calls.map((call) => new URL(call.url()).pathname)).not.toContain('/api/auth/me');
 });
 
 test('a logout in one tab shows the login page in the other within a second, with no request from it', async ({ page, context, server }) => {
@@ -55,10 +62,37 @@ test('a login in one tab logs in the others', async ({ page, context, server }) 
   await page.goto(server.url + '/login');
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(PASSWORD);
+  const fromSecond = requestsOf(second);
   await page.getByRole('button', { name: 'Log in' }).click();
   await expect(heading(page, `Hello, ${username}`)).toBeVisible();
   await expect(heading(second, 'Notes')).toBeVisible();
+  await expect(second.getByRole('navigation', { name: 'Main' })).toContainText(`Logged in as ${username}`);
   expect(await heldToken(second)).toEqual(await heldToken(page));
+  // The second tab learned who logged in from the first, without asking the server; it only
+  // loads what the notes page it now shows holds.
+  const paths = fromSecond.map((request) => new URL(request.url()).pathname);
+  expect(paths).not.toContain('/api/auth/me');
+  expect(paths.filter((path) => !['/api/notes', '/api/session/transport'].includes(path))).toEqual([]);
+});
+
+test('a session the server ended reaches every tab, without a request from the others', async ({ page, context, server }) => {
+  const username = newUsername('rosalind');
+  await register(page, username);
+  const second = await context.newPage();
+  await second.goto(server.url + '/');
+  await expect(heading(second, `Hello, ${username}`)).toBeVisible();
+  // From another device, the user logs every other session out, this browser's included.
+  const login = await server.call('POST', '/api/auth/login', undefined, { username, password: PASSWORD });
+  const device = login.headers.get('x-session') ?? undefined;
+  expect((await server.call('POST', '/api/sessions/revoke-others', device)).status).toBe(204);
+
+  const fromSecond = requestsOf(second);
+  await page.getByRole('button', { name: 'Increment' }).click();
+  for (const tab of [page, second]) {
+    await expect(heading(tab, 'Log in')).toBeVisible();
+    await expect(notices(tab)).toContainText('Your session has ended. Please log in again.');
+  }
+  expect(fromSecond.map((request) => request.url())).toEqual([]);
 });
 
 test('two new tabs clicking Increment at once start one session, which counts 2', async ({ page, context, server }) => {
@@ -67,6 +101,16 @@ test('two new tabs clicking Increment at once start one session, which counts 2'
   for (const tab of [page, second]) {
     await expect(counterValue(tab)).toHaveText('0');
     await expect(session(tab)).toContainText('Tokennone');
+  }
+  // Each click's request is held on its way for a while: were the tabs not to wait for each
+  // other, both would be in flight without a token, and start two sessions.
+  const sent: (string | null)[] = [];
+  for (const tab of [page, second]) {
+    await tab.route('**/api/counter/increment', async (route) => {
+      sent.push(await route.request().headerValue('x-session'));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await route.continue();
+    });
   }
   await Promise.all([
     page.getByRole('button', { name: 'Increment' }).click(),
@@ -81,6 +125,8 @@ test('two new tabs clicking Increment at once start one session, which counts 2'
   await expect.poll(() => heldToken(second)).toEqual(token);
   const counter = await server.call('GET', '/api/counter', token);
   expect(await counter.json()).toEqual({ value: 2 });
+  expect(sent.filter((sentToken) => sentToken === null), 'requests sent without a token').toHaveLength(1);
+  expect(sent.filter((sentToken) => sentToken === token)).toHaveLength(1);
 });
 
 test('with tabs=per-tab, two tabs are two independent sessions', async ({ page, context, server }) => {

@@ -229,3 +229,21 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Asserts that `body` is the answer of a login, a registration or `GET /api/auth/me` for
+/// `username`, whose login ends after the default absolute timeout (30 days) at most.
+#[track_caller]
+pub fn assert_user(body: &serde_json::Value, username: &str) {
+    assert_eq!(body["username"], username, "{body}");
+    let ends_in = body["login_ends_in"].as_u64().expect("login_ends_in");
+    let thirty_days = 30 * 86_400;
+    assert!(
+        (thirty_days - 600..=thirty_days).contains(&ends_in),
+        "a login that ends in {ends_in} s"
+    );
+    assert_eq!(
+        body.as_object().map(|fields| fields.len()),
+        Some(2),
+        "{body}"
+    );
+}
