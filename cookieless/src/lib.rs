@@ -1,9 +1,10 @@
 //! Cookieless sessions for axum.
 //!
 //! The server hands the client an opaque token in an `X-Session` response header; the client sends
-//! it back in an `X-Session` request header. Nothing is ever put in a cookie, so the sessions work
-//! where cookies are blocked, and since a browser never attaches the header on its own, requests
-//! forged by other sites carry no session (no CSRF by construction).
+//! it back in an `X-Session` request header. By default ([`Transport::HeaderOnly`]) nothing is put
+//! in a cookie, so the sessions work where cookies are blocked, and since a browser never attaches
+//! the header on its own, requests forged by other sites carry no session (no CSRF by
+//! construction).
 //!
 //! ```no_run
 //! use axum::{extract::Request, routing::post, Router, ServiceExt};
@@ -29,6 +30,11 @@
 //!   `sled`, on by default), or [`RedisStore`] (feature `redis`: shared by several server
 //!   instances). [`store`] has what it takes to write another.
 //! - [`cors_layer`] lets a browser app on another origin send and read the header.
+//! - [`Transport::HeaderOrCookie`] (opt-in) also carries the token in a cookie, for links the
+//!   browser follows by itself, and refuses unsafe requests that the cookie carried from another
+//!   site.
+//! - [`Session::require_recent_auth`] asks for a recent proof of who the user is (step-up) before
+//!   a sensitive action.
 //!
 //! | Feature | Default | What it adds |
 //! | --- | --- | --- |

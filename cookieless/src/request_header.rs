@@ -1,4 +1,5 @@
-//! Reading the request's `X-Session` header: the only place a token is taken from.
+//! Reading the request's `X-Session` header: where a token is taken from (with
+//! `Transport::HeaderOrCookie`, the cookie too, when the header is absent or empty).
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderName, StatusCode};
@@ -43,8 +44,8 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// Reads the request's `X-Session` header. Cookies, the query string and the body are never
-/// consulted: the header is the only transport.
+/// Reads the request's `X-Session` header. The query string and the body are never consulted;
+/// the cookie is read elsewhere (`Transport::read_cookie`), and only when this finds nothing.
 pub(crate) fn read_request(headers: &HeaderMap) -> Result<Presented, Refusal> {
     let mut values = headers.get_all(&X_SESSION).iter();
     let Some(value) = values.next() else {

@@ -31,9 +31,9 @@ pub fn DevicesPage() -> impl IntoView {
             let path = format!("{}/{id}", paths::SESSIONS);
             let ended = password_check.confirmed(|| api::delete::<()>(&path)).await;
             match ended {
-                Ok(()) => notices.push(Level::Success, "That device is logged out."),
-                Err(error) if error.needs_reauthentication() => {}
-                Err(error) => notices.push(
+                Some(Ok(())) => notices.push(Level::Success, "That device is logged out."),
+                None => {}
+                Some(Err(error)) => notices.push(
                     Level::Error,
                     format!("That device could not be logged out: {error}"),
                 ),
@@ -47,9 +47,9 @@ pub fn DevicesPage() -> impl IntoView {
                 .confirmed(|| api::post_empty::<()>(paths::REVOKE_OTHER_SESSIONS))
                 .await;
             match ended {
-                Ok(()) => notices.push(Level::Success, "Every other device is logged out."),
-                Err(error) if error.needs_reauthentication() => {}
-                Err(error) => notices.push(
+                Some(Ok(())) => notices.push(Level::Success, "Every other device is logged out."),
+                None => {}
+                Some(Err(error)) => notices.push(
                     Level::Error,
                     format!("The other devices could not be logged out: {error}"),
                 ),

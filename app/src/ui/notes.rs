@@ -150,10 +150,9 @@ fn NoteItem(note: Note) -> impl IntoView {
         spawn_local(async move {
             let deleted = password_check.confirmed(|| api::delete::<()>(&path)).await;
             match deleted {
-                Ok(()) => notices.push(Level::Info, "The note is deleted."),
-                // The user cancelled the password dialog: nothing to report.
-                Err(error) if error.needs_reauthentication() => {}
-                Err(error) => notices.push(
+                Some(Ok(())) => notices.push(Level::Info, "The note is deleted."),
+                None => {}
+                Some(Err(error)) => notices.push(
                     Level::Error,
                     format!("The note could not be deleted: {error}"),
                 ),

@@ -35,8 +35,9 @@ pub fn use_password_check() -> PasswordCheck {
 
 impl PasswordCheck {
     /// Runs `action`; if the server wants the password entered again first, asks for it and,
-    /// once confirmed, runs `action` once more. Cancelled, the server's refusal is the answer.
-    pub async fn confirmed<T, Action, Call>(self, action: Action) -> Result<T, CallError>
+    /// once confirmed, runs `action` once more. `None` when the user cancelled the dialog: there
+    /// is nothing to report. A second refusal is an answer like any other, for the caller to show.
+    pub async fn confirmed<T, Action, Call>(self, action: Action) -> Option<Result<T, CallError>>
     where
         Action: Fn() -> Call,
         Call: Future<Output = Result<T, CallError>>,
@@ -44,12 +45,12 @@ impl PasswordCheck {
         match action().await {
             Err(refusal) if refusal.needs_reauthentication() => {
                 if self.ask().await {
-                    action().await
+                    Some(action().await)
                 } else {
-                    Err(refusal)
+                    None
                 }
             }
-            answer => answer,
+            answer => Some(answer),
         }
     }
 
