@@ -19,9 +19,10 @@ pub struct Credentials {
 pub struct UserInfo {
     pub username: String,
     /// Seconds until the login ends however busy the session is (the session's absolute
-    /// deadline): only a new login goes past it.
-    #[serde(default)]
-    pub login_ends_in: u64,
+    /// deadline): only a new login (or another rotation) goes past it. `None` from a server
+    /// that does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_ends_in: Option<u64>,
 }
 
 /// `GET /api/session/transport`: how the session token travels (`header-only` or

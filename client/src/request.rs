@@ -148,7 +148,9 @@ impl SessionRequest {
         let sent = self.sent.clone();
         tokens::apply(sent.as_deref(), session.as_deref(), expires, self.began);
         drop(self);
-        if status == 401 {
+        // A refusal of a token already replaced (a logout and a login since, in any tab) says
+        // nothing of the session held now.
+        if status == 401 && sent == tokens::current() {
             tokens::report_unauthorized();
         }
         if rotated {

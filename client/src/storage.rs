@@ -12,6 +12,10 @@ use wasm_bindgen::{JsCast, JsValue};
 const STORAGE_KEY: &str = "x-session";
 /// Property of the token in `history.state`.
 const STATE_KEY: &str = "xSession";
+/// Beside the token: when it was last changed, by `Date.now()`, which orders tokens that tabs
+/// bring back from before a reload (see `tokens`).
+const STORAGE_AT_KEY: &str = "x-session-at";
+const STATE_AT_KEY: &str = "xSessionAt";
 
 /// How the application wants the token kept.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -97,16 +101,42 @@ impl Place {
     /// Keeps `token` here (or forgets it). Failures are ignored: the token stays in memory,
     /// which is the source of truth while the page lives.
     pub fn write(self, token: Option<&str>) {
+        self.write_changed(token, js_sys::Date::now());
+    }
+
+    /// When the token kept here was last changed, by `Date.now()`; 0 if unknown.
+    pub(crate) fn changed_at(self) -> f64 {
+        let at = match self {
+            Place::SessionStorage => session_storage()
+                .and_then(|storage| storage.get_item(STORAGE_AT_KEY).ok()?)
+                .and_then(|at| at.parse().ok()),
+            Place::HistoryState => history()
+                .and_then(|history| history.state().ok())
+                .and_then(|state| {
+                    js_sys::Reflect::get(&state, &JsValue::from_str(STATE_AT_KEY)).ok()
+                })
+                .and_then(|at| at.as_f64()),
+            Place::Memory => None,
+        };
+        at.unwrap_or(0.0)
+    }
+
+    /// [`Place::write`], recording when the token changed.
+    pub(crate) fn write_changed(self, token: Option<&str>, changed_at: f64) {
         match self {
             Place::SessionStorage => {
                 if let Some(storage) = session_storage() {
                     let _ = match token {
-                        Some(token) => storage.set_item(STORAGE_KEY, token),
-                        None => storage.remove_item(STORAGE_KEY),
+                        Some(token) => storage.set_item(STORAGE_KEY, token).and_then(|()| {
+                            storage.set_item(STORAGE_AT_KEY, &changed_at.to_string())
+                        }),
+                        None => storage
+                            .remove_item(STORAGE_KEY)
+                            .and_then(|()| storage.remove_item(STORAGE_AT_KEY)),
                     };
                 }
             }
-            Place::HistoryState => stamp_history(token),
+            Place::HistoryState => stamp_history(token, changed_at),
             Place::Memory => {}
         }
     }
@@ -128,17 +158,22 @@ fn history() -> Option<web_sys::History> {
     Some(history)
 }
 
-/// Writes the token into the current history entry's state, keeping whatever else the state
-/// holds (a router's own data, for example).
-fn stamp_history(token: Option<&str>) {
+/// Writes the token, and when it changed, into the current history entry's state, keeping
+/// whatever else the state holds (a router's own data, for example).
+fn stamp_history(token: Option<&str>, changed_at: f64) {
     let Some(history) = history() else { return };
     let Ok(current) = history.state() else { return };
     let state = js_sys::Object::new();
     if let Some(current) = current.dyn_ref::<js_sys::Object>() {
         js_sys::Object::assign(&state, current);
     }
-    let value = token.map_or(JsValue::UNDEFINED, JsValue::from_str);
-    if js_sys::Reflect::set(&state, &JsValue::from_str(STATE_KEY), &value).is_ok() {
+    let (value, at) = match token {
+        Some(token) => (JsValue::from_str(token), JsValue::from_f64(changed_at)),
+        None => (JsValue::UNDEFINED, JsValue::UNDEFINED),
+    };
+    let written = js_sys::Reflect::set(&state, &JsValue::from_str(STATE_KEY), &value)
+        .and_then(|_| js_sys::Reflect::set(&state, &JsValue::from_str(STATE_AT_KEY), &at));
+    if written.is_ok() {
         let _ = history.replace_state(&state, "");
     }
 }
@@ -150,7 +185,7 @@ fn stamp_history(token: Option<&str>) {
 /// `replaceState` are wrapped to carry the current entry's token into the state they write (unless
 /// that state names a token itself, as [`stamp_history`] does), and every `popstate` stamps the
 /// held token into the entry the user landed on. Installed once per page.
-pub(crate) fn carry_token_across_history(current_token: fn() -> Option<String>) {
+pub(crate) fn carry_token_across_history(current_token: fn() -> (Option<String>, f64)) {
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -163,7 +198,10 @@ pub(crate) fn carry_token_across_history(current_token: fn() -> Option<String>) 
     for method in ["pushState", "replaceState"] {
         wrap_history_method(&history, method);
     }
-    let on_popstate = Closure::<dyn Fn()>::new(move || stamp_history(current_token().as_deref()));
+    let on_popstate = Closure::<dyn Fn()>::new(move || {
+        let (token, changed_at) = current_token();
+        stamp_history(token.as_deref(), changed_at);
+    });
     let _ =
         window.add_event_listener_with_callback("popstate", on_popstate.as_ref().unchecked_ref());
     // Lives as long as the page.
@@ -186,18 +224,23 @@ fn wrap_history_method(history: &web_sys::History, method: &str) {
             let state = if names_token {
                 state
             } else {
-                let carried = target
-                    .state()
-                    .ok()
-                    .and_then(|current| js_sys::Reflect::get(&current, &key).ok())
+                let current = target.state().ok();
+                let carried = current
+                    .as_ref()
+                    .and_then(|current| js_sys::Reflect::get(current, &key).ok())
                     .filter(|token| token.is_string());
                 match carried {
                     Some(token) => {
+                        let at_key = JsValue::from_str(STATE_AT_KEY);
+                        let at = current
+                            .and_then(|current| js_sys::Reflect::get(&current, &at_key).ok())
+                            .unwrap_or(JsValue::UNDEFINED);
                         let merged = js_sys::Object::new();
                         if let Some(state) = state.dyn_ref::<js_sys::Object>() {
                             js_sys::Object::assign(&merged, state);
                         }
                         let _ = js_sys::Reflect::set(&merged, &key, &token);
+                        let _ = js_sys::Reflect::set(&merged, &at_key, &at);
                         merged.into()
                     }
                     None => state,

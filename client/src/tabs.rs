@@ -120,6 +120,10 @@ pub(crate) struct TabState {
     pub(crate) user: Option<String>,
     #[serde(default)]
     pub(crate) user_known: bool,
+    /// When the token last changed, by `Date.now()` of the tab that changed it: what orders two
+    /// tokens that tabs brought back from before a reload, which no stamp orders.
+    #[serde(default)]
+    pub(crate) changed_at: f64,
 }
 
 // Externally tagged (`{"state": {...}}`): an internal tag would make serde buffer every message,
@@ -606,6 +610,7 @@ mod tests {
             stamp: Stamp { count: 2, tab: 7 },
             user: Some("ada".into()),
             user_known: true,
+            changed_at: 1.5e12,
         };
         let text = serde_json::to_string(&Message::State { from: 7, state }).unwrap();
         assert!(text.starts_with(r#"{"state":{"from":7,"#), "{text}");

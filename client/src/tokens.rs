@@ -15,7 +15,7 @@ use gloo_timers::future::TimeoutFuture;
 
 use crate::header::next_token;
 use crate::storage::{carry_token_across_history, Place, StoragePolicy};
-use crate::tabs::{self, Hooks, Stamp, TabScope, TabState};
+use crate::tabs::{self, this_tab, Hooks, Stamp, TabScope, TabState};
 
 /// Something that happened to the session, for whoever watches it (a UI, for instance).
 #[derive(Clone, Debug, PartialEq)]
@@ -152,20 +152,32 @@ impl Holder {
     fn new(policy: StoragePolicy, scope: TabScope, listeners: Vec<Listener>) -> Self {
         let place = Place::probe(policy);
         if place == Place::HistoryState {
-            carry_token_across_history(current);
+            carry_token_across_history(|| {
+                with_holder(|holder| (holder.state.token.clone(), holder.state.changed_at))
+            });
         }
         let token = place.read();
-        // A token kept across a reload keeps the initial stamp: it is older than any change the
-        // other tabs know of, and only a tab that knows of none takes it (see `adopt`).
+        let changed_at = if token.is_some() {
+            place.changed_at()
+        } else {
+            0.0
+        };
+        // A token kept across a reload counts as no change: it is older than any change the
+        // other tabs know of, and only tabs that know of none take it (see `adopt`).
+        let stamp = Stamp {
+            count: 0,
+            tab: this_tab(),
+        };
         Holder {
             place,
             scope,
             state: TabState {
                 token,
                 expires: None,
-                stamp: Stamp::default(),
+                stamp,
                 user: None,
                 user_known: false,
+                changed_at,
             },
             seen: Stamp::default(),
             asking: false,
@@ -321,12 +333,12 @@ pub(crate) fn apply(sent: Option<&str>, header: Option<&str>, expires: Option<f6
                 return None;
             }
             holder.state.expires = Some(expires);
-            holder.deadline_from = began;
+            holder.deadline_from = holder.deadline_from.max(began);
             return Some(Change::Deadline(holder.state.clone()));
         }
         let token = next.unwrap_or(held);
         holder.expired = None;
-        holder.deadline_from = began;
+        holder.deadline_from = holder.deadline_from.max(began);
         let stamp = Stamp::next_after(holder.seen);
         holder.seen = stamp;
         holder.state = TabState {
@@ -336,6 +348,7 @@ pub(crate) fn apply(sent: Option<&str>, header: Option<&str>, expires: Option<f6
             user_known: token.is_none(),
             token,
             stamp,
+            changed_at: js_sys::Date::now(),
         };
         Some(Change::Token(holder.state.clone()))
     });
@@ -347,7 +360,7 @@ pub(crate) fn apply(sent: Option<&str>, header: Option<&str>, expires: Option<f6
             notify(&SessionEvent::ExpiresChanged(state.expires));
         }
         Some(Change::Token(state)) => {
-            keep(&state.token);
+            keep();
             tabs::announce(&state);
             schedule_expiry();
             wake_token_watchers();
@@ -361,10 +374,14 @@ pub(crate) fn apply(sent: Option<&str>, header: Option<&str>, expires: Option<f6
     }
 }
 
-/// Keeps a copy of the token where a reload finds it; outside the holder's borrow, since a
-/// history method may be wrapped by other scripts.
-fn keep(token: &Option<String>) {
-    place().write(token.as_deref());
+/// Keeps a copy of the token held, and when it changed, where a reload finds them; outside the
+/// holder's borrow, since a history method may be wrapped by other scripts.
+fn keep() {
+    let (place, token, changed_at) = with_holder(|holder| {
+        let state = &holder.state;
+        (holder.place, state.token.clone(), state.changed_at)
+    });
+    place.write_changed(token.as_deref(), changed_at);
 }
 
 /// Takes another tab's state if it is newer than this tab's: a later change, or, between tabs
@@ -374,7 +391,14 @@ fn adopt(remote: TabState) {
         holder.seen = holder.seen.max(remote.stamp);
         let mine = &holder.state;
         let newer = if remote.stamp.is_initial() && mine.stamp.is_initial() {
-            mine.token.is_none() && remote.token.is_some()
+            // Tokens from before a reload, or none: the later-changed token, and any over none.
+            match (&mine.token, &remote.token) {
+                (None, Some(_)) => true,
+                (Some(_), Some(_)) => {
+                    (remote.changed_at, remote.stamp) > (mine.changed_at, mine.stamp)
+                }
+                _ => false,
+            }
         } else {
             remote.stamp > mine.stamp
         };
@@ -386,7 +410,8 @@ fn adopt(remote: TabState) {
         let user_changed =
             remote.user_known && (!mine.user_known || remote.user != mine.user || token_changed);
         holder.expired = None;
-        holder.deadline_from = requests_begun();
+        // Only requests that begin from now on answer for the adopted deadline.
+        holder.deadline_from = requests_begun() + 1;
         holder.state = remote.clone();
         Some((token_changed, expires_changed, user_changed))
     });
@@ -395,7 +420,7 @@ fn adopt(remote: TabState) {
     };
     schedule_expiry();
     if token_changed {
-        keep(&remote.token);
+        keep();
         wake_token_watchers();
         notify(&SessionEvent::ChangedInAnotherTab(remote.token.clone()));
         notify(&SessionEvent::TokenChanged(remote.token));
@@ -416,7 +441,7 @@ fn adopt_deadline(stamp: Stamp, expires: Option<f64>) {
         let changed = same_token && holder.state.expires != expires;
         if changed {
             holder.state.expires = expires;
-            holder.deadline_from = requests_begun();
+            holder.deadline_from = requests_begun() + 1;
         }
         changed
     });
@@ -431,7 +456,8 @@ fn adopt_deadline(stamp: Stamp, expires: Option<f64>) {
 fn adopt_user(stamp: Stamp, user: Option<String>) {
     let changed = with_holder(|holder| {
         let state = &mut holder.state;
-        let changed = state.stamp == stamp && (!state.user_known || state.user != user);
+        let same_token = state.stamp == stamp && state.token.is_some();
+        let changed = same_token && (!state.user_known || state.user != user);
         if changed {
             state.user = user.clone();
             state.user_known = true;
@@ -464,6 +490,7 @@ pub fn user() -> Option<Option<String>> {
 /// Tells this tab and every other tab of the site who is logged in with the token held now (a
 /// name, or whatever text the application describes its user with; `None` for nobody). It
 /// holds until the token changes, and reaches the others as [`SessionEvent::UserChanged`].
+/// Without a token nobody is logged in, whatever it says.
 ///
 /// ```no_run
 /// // After a login's answer, which brought the new token.
@@ -472,15 +499,15 @@ pub fn user() -> Option<Option<String>> {
 pub fn set_user(user: Option<&str>) {
     let changed = with_holder(|holder| {
         let state = &mut holder.state;
+        let user = user.filter(|_| state.token.is_some());
         if state.user_known && state.user.as_deref() == user {
             return None;
         }
         state.user = user.map(str::to_string);
         state.user_known = true;
-        Some(state.stamp)
+        Some((state.stamp, state.user.clone()))
     });
-    let Some(stamp) = changed else { return };
-    let user = user.map(str::to_string);
+    let Some((stamp, user)) = changed else { return };
     tabs::announce_user(stamp, user.clone());
     notify(&SessionEvent::UserChanged(user));
 }
@@ -517,7 +544,7 @@ fn expire_if_due() {
     });
     match due {
         Some(true) => {
-            keep(&None);
+            keep();
             wake_token_watchers();
             notify(&SessionEvent::TokenChanged(None));
             notify(&SessionEvent::ExpiresChanged(None));

@@ -520,3 +520,31 @@ async fn a_token_kept_across_a_reload_gives_way_to_any_change_the_open_tabs_know
     apply_response(current().as_deref(), Some(""));
     start_without_token();
 }
+
+#[wasm_bindgen_test]
+async fn of_two_tokens_kept_across_reloads_the_later_changed_one_wins() {
+    install_with_scope(StoragePolicy::HistoryState, TabScope::PerTab);
+    apply_response(current().as_deref(), Some(""));
+    apply_response(None, Some("kept-by-this-tab-aaaaaaa"));
+    // A tab reopened with a token from long ago: this tab's stays, and that tab takes it.
+    let older = OtherTab::open(serde_json::json!({
+        "state": {"from": 1, "state": {"token": "kept-long-ago-aaaaaaaaaa", "expires": null, "stamp": {"count": 0, "tab": 1}, "changed_at": 1.0}},
+    }));
+    install_with_scope(StoragePolicy::HistoryState, TabScope::Shared);
+    ready().await;
+    assert_eq!(current().as_deref(), Some("kept-by-this-tab-aaaaaaa"));
+    // Every answer of that tab arrives before it goes, so that none is taken for another's.
+    TimeoutFuture::new(50).await;
+    drop(older);
+    // A tab whose token changed after this one's: its token is the one to hold.
+    let later = js_sys::Date::now() + 60_000.0;
+    let newer = OtherTab::open(serde_json::json!({
+        "state": {"from": 2, "state": {"token": "kept-since-aaaaaaaaaaaaa", "expires": null, "stamp": {"count": 0, "tab": 2}, "changed_at": later}},
+    }));
+    install_with_scope(StoragePolicy::HistoryState, TabScope::Shared);
+    ready().await;
+    assert_eq!(current().as_deref(), Some("kept-since-aaaaaaaaaaaaa"));
+    drop(newer);
+    apply_response(current().as_deref(), Some(""));
+    start_without_token();
+}

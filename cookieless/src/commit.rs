@@ -100,10 +100,11 @@ async fn create(
                 // ended session.
                 config.store.delete(&token.key()).await?;
                 return match config.store.load(&previous.key).await? {
-                    Some(latest) if !latest.rotated && !latest.is_expired(now) => {
-                        Err(SessionError::Contention)
-                    }
-                    _ => Ok(Outcome::Clear),
+                    None => Ok(Outcome::Clear),
+                    Some(latest) if latest.is_expired(now) => Ok(Outcome::Clear),
+                    // Rotated by another request of this client, whose answer brings the token.
+                    Some(latest) if latest.rotated => Ok(Outcome::Leave),
+                    Some(_) => Err(SessionError::Contention),
                 };
             }
             config.metrics.rotated();
@@ -244,12 +245,21 @@ async fn update(
         // conditional write is the safety net: read the session again (under the lease again,
         // so that nobody else writes in between) and replay this request's changes onto it.
         let latest = reload(config, state, key).await?;
-        let Some(latest) = latest.filter(|latest| !latest.is_expired(now) && !latest.rotated)
-        else {
-            // It was ended elsewhere, or moved to a new token this request does not know: an
-            // ended session stays ended, and a tombstone never comes back to life as a session.
+        let Some(latest) = latest.filter(|latest| !latest.is_expired(now)) else {
+            // It was ended elsewhere: an ended session stays ended.
             return Ok(Outcome::Clear);
         };
+        if latest.rotated {
+            // Another request of this client moved the session to a new token, which its own
+            // answer brings; this request cannot follow it there (a tombstone never leads to the
+            // new token), and a tombstone never comes back to life as a session. Its changes
+            // are dropped, and the client keeps what it holds.
+            tracing::warn!(
+                event = "changes_dropped",
+                "a request's session changes were dropped: another request rotated the session meanwhile"
+            );
+            return Ok(Outcome::Leave);
+        }
         data = Arc::new(replay(
             state.data(),
             state.changed(),

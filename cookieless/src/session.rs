@@ -352,8 +352,9 @@ impl Session {
     }
 
     /// The moment the session ends however busy it is: its absolute deadline, counted from its
-    /// start or its last rotation (a login). Only a new login goes past it, so a page can say so
-    /// ahead of time, rather than offer to keep a session that cannot be kept.
+    /// start or its last rotation (a login, a password change). Only a new rotation goes past
+    /// it, so a page can say a new login is needed ahead of time, rather than offer to keep a
+    /// session that cannot be kept.
     ///
     /// ```
     /// # async fn handler(session: cookieless::Session) -> Result<(), cookieless::SessionError> {
@@ -376,7 +377,9 @@ impl Session {
             })
             .await?;
         let absolute = u64::try_from(config.expiry.absolute.as_millis()).unwrap_or(u64::MAX);
-        Ok(UNIX_EPOCH + Duration::from_millis(created.saturating_add(absolute)))
+        // Within what every platform's `SystemTime` holds: the end of the year 9999.
+        let ends = created.saturating_add(absolute).min(253_402_300_799_000);
+        Ok(UNIX_EPOCH + Duration::from_millis(ends))
     }
 
     /// Every live session of this session's principal (none without a principal), this one

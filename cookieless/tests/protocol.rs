@@ -913,8 +913,11 @@ async fn a_session_rotated_by_another_process_is_not_brought_back(
     let new = second.send("POST", "/rotate", Some(&token)).await.token();
     gate.open();
     // The write's session no longer lives under its token, and its new token is not the old
-    // one's to know: the write is answered as for an ended session, and its tombstone stays one.
-    assert_eq!(slow.await.unwrap().session(), Some(""));
+    // one's to know: the write's changes are dropped, the client keeps what it holds (the
+    // rotation's own answer brings the new token), and the tombstone stays one.
+    let dropped = slow.await.unwrap();
+    assert_eq!(dropped.status, StatusCode::NO_CONTENT);
+    assert_eq!(dropped.session(), None);
     let old_key = Token::parse(token.as_bytes()).unwrap().key();
     assert!(fixture.store.load(&old_key).await.unwrap().unwrap().rotated);
     let retired = second.send("GET", "/keys", Some(&token)).await;

@@ -28,7 +28,9 @@ test('a page opened in a second tab is logged in, with the same token', async ({
   const token = await heldToken(page);
   expect(await heldToken(second)).toEqual(token);
   await expect(second.getByText('could not be loaded')).toHaveCount(0);
-  // Its first call already carried the token, and who is logged in came from the first tab.
+  // Its first call already carried the token, and who is logged in came from the first tab
+  // (past the moment it would have asked the server, had the first tab not said).
+  await second.waitForTimeout(1_500);
   const calls = fromSecond.filter((request) => new URL(request.url()).pathname.startsWith('/api/'));
   expect(calls.length).toBeGreaterThan(0);
   for (const call of calls) expect(await call.headerValue('x-session'), call.url()).toBe(token);
@@ -68,8 +70,9 @@ test('a login in one tab logs in the others', async ({ page, context, server }) 
   await expect(heading(second, 'Notes')).toBeVisible();
   await expect(second.getByRole('navigation', { name: 'Main' })).toContainText(`Logged in as ${username}`);
   expect(await heldToken(second)).toEqual(await heldToken(page));
-  // The second tab learned who logged in from the first, without asking the server; it only
-  // loads what the notes page it now shows holds.
+  // The second tab learned who logged in from the first, without asking the server (past the
+  // moment it would have asked, had the first not said); it only loads what its page shows.
+  await second.waitForTimeout(1_500);
   const paths = fromSecond.map((request) => new URL(request.url()).pathname);
   expect(paths).not.toContain('/api/auth/me');
   expect(paths.filter((path) => !['/api/notes', '/api/session/transport'].includes(path))).toEqual([]);
@@ -92,6 +95,7 @@ test('a session the server ended reaches every tab, without a request from the o
     await expect(heading(tab, 'Log in')).toBeVisible();
     await expect(notices(tab)).toContainText('Your session has ended. Please log in again.');
   }
+  await second.waitForTimeout(1_500);
   expect(fromSecond.map((request) => request.url())).toEqual([]);
 });
 

@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 use super::auth::{summary, FieldErrorList};
 use super::notices::use_notices;
 use super::rest as api;
-use crate::api::{paths, FieldErrors, PasswordChange};
+use crate::api::{paths, FieldErrors, PasswordChange, UserInfo};
 use crate::call_error::CallError;
 use crate::validation::password_errors;
 
@@ -56,6 +56,10 @@ fn ChangePasswordForm() -> impl IntoView {
                     }
                     fields.set(FieldErrors::new());
                     error.set(None);
+                    // The rotation began the login's time anew: learn its new end.
+                    if let Ok(me) = api::get::<UserInfo>(paths::ME).await {
+                        super::signed_in::remember(&session, me);
+                    }
                     notices.fetch_messages().await;
                 }
                 Err(failure) => {

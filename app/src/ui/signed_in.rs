@@ -20,10 +20,12 @@ pub struct SignedIn {
 impl SignedIn {
     /// From the server's answer to a login, a registration or `GET /api/auth/me`, received now.
     pub fn from_answer(info: UserInfo) -> Self {
-        let login_ends_at = js_sys::Date::now() + info.login_ends_in as f64 * 1_000.0;
+        let login_ends_at = info
+            .login_ends_in
+            .map(|seconds| js_sys::Date::now() + seconds as f64 * 1_000.0);
         SignedIn {
             username: info.username,
-            login_ends_at: Some(login_ends_at),
+            login_ends_at,
         }
     }
 

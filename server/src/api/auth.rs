@@ -118,7 +118,7 @@ async fn user_info(
     let login_ends_in = ends_by.duration_since(now).unwrap_or_default().as_secs();
     Ok(UserInfo {
         username,
-        login_ends_in,
+        login_ends_in: Some(login_ends_in),
     })
 }
 
