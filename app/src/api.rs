@@ -160,6 +160,8 @@ pub mod paths {
     pub const TOUCH_SESSION: &str = "/api/session/touch";
     pub const SESSION_TRANSPORT: &str = "/api/session/transport";
     pub const NOTES_EXPORT: &str = "/api/notes/export";
+    /// The notes as a page rendered by the server, to read or print.
+    pub const NOTES_PRINTABLE: &str = "/api/notes/printable";
     pub const NOTES: &str = "/api/notes";
 }
 

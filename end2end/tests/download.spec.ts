@@ -52,6 +52,10 @@ test('in a browser that keeps cookies, the default transport still fetches with 
     const saved = page.waitForEvent('download');
     await download.getByRole('button', { name: 'Download your notes' }).click();
     expect(await contents(await saved)).toContain('## Difference engine');
+    await expect(download.getByRole('link', { name: 'A page to print' })).toHaveCount(0);
+    // Opened by the browser itself, the server's page sees no session: no cookie carries it.
+    const direct = await page.goto(server.url + '/api/notes/printable');
+    expect(direct?.status()).toBe(401);
     await checkCookies();
   } finally {
     await context.close();
@@ -86,6 +90,13 @@ test('with header-or-cookie, a plain link carries the session, and another site 
     const saved = page.waitForEvent('download');
     await link.click();
     expect(await contents(await saved)).toContain('## Frequency hopping');
+
+    // A page the server renders, which the browser opens by itself, sees the session too.
+    const printLink = page.getByRole('region', { name: 'Download' }).getByRole('link', { name: 'A page to print' });
+    const [printed] = await Promise.all([context.waitForEvent('page'), printLink.click()]);
+    await expect(printed.getByRole('heading', { name: `Notes of ${username}` })).toBeVisible();
+    await expect(printed.getByRole('heading', { name: 'Frequency hopping' })).toBeVisible();
+    await printed.close();
 
     const other = await context.newPage();
     await other.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);

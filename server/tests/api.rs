@@ -996,7 +996,11 @@ async fn notes_export_as_markdown_with_the_header_or_the_cookie() {
             .to_str()
             .unwrap()
             .to_string();
-        for title in ["Frequency hopping", "Torpedo guidance"] {
+        for title in [
+            "Frequency hopping",
+            "Torpedo guidance",
+            "<script>alert(1)</script>",
+        ] {
             let created = http
                 .post(api("/api/notes"))
                 .header("x-session", &token)
@@ -1035,6 +1039,23 @@ async fn notes_export_as_markdown_with_the_header_or_the_cookie() {
             _ => StatusCode::OK,
         };
         assert_eq!(by_cookie.unwrap().status(), expected, "{transport}");
+
+        // The page the server renders for printing: the same notes, none of them markup.
+        let printable = format!("{}/api/notes/printable", running.base);
+        let page = http.get(&printable).header("cookie", &cookie).send().await;
+        let page = page.unwrap();
+        assert_eq!(page.status(), expected, "{transport}");
+        if expected == StatusCode::OK {
+            assert_eq!(page.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
+            let html = page.text().await.unwrap();
+            assert!(html.contains("<h1>Notes of hedy</h1>"), "{html}");
+            assert!(html.contains("<h2>Torpedo guidance</h2>"), "{html}");
+            assert!(
+                html.contains("<h2>&lt;script&gt;alert(1)&lt;/script&gt;</h2>"),
+                "{html}"
+            );
+            assert!(!html.contains("<script>"), "{html}");
+        }
         let forged = http
             .post(format!("{}/api/counter/increment", running.base))
             .header("cookie", &cookie)

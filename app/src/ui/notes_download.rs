@@ -1,6 +1,7 @@
 //! The user's notes as one Markdown file. Where the session also travels in a cookie (and the
 //! browser keeps cookies), a plain link fetches it, as the browser sends the cookie by itself;
-//! otherwise the page fetches it with the `X-Session` header and saves what it got.
+//! otherwise the page fetches it with the `X-Session` header and saves what it got. Only where
+//! links carry the session is the page the server renders for printing offered too.
 
 use std::time::Duration;
 
@@ -27,6 +28,7 @@ pub fn NotesDownload() -> impl IntoView {
         by_link.set(Some(links && cookies_work()));
     });
     let url = format!("{}{}", client_api::base_url(), paths::NOTES_EXPORT);
+    let printable = format!("{}{}", client_api::base_url(), paths::NOTES_PRINTABLE);
     let fetch_url = url.clone();
     let fetch = move |_| {
         let url = fetch_url.clone();
@@ -47,6 +49,8 @@ pub fn NotesDownload() -> impl IntoView {
                 None => None,
                 Some(true) => Some(view! {
                     <a class="button" href=url.clone() download=FILE_NAME>"Download your notes"</a>
+                    " "
+                    <a href=printable.clone() target="_blank">"A page to print"</a>
                 }.into_any()),
                 Some(false) => Some(view! {
                     <button type="button" on:click=fetch.clone()>"Download your notes"</button>

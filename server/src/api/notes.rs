@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::NOTES, get(list).post(create))
         .route(paths::NOTES_EXPORT, get(export))
+        .route(paths::NOTES_PRINTABLE, get(printable))
         .route(
             &format!("{}/{{id}}", paths::NOTES),
             get(read).put(update).delete(remove),
@@ -115,21 +116,13 @@ async fn export(
     LoggedIn { username, .. }: LoggedIn,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut markdown = format!("# Notes of {username}\n");
-    let mut offset = 0;
-    loop {
-        let (count, notes) = state.notes.page(&username, offset, EXPORT_BATCH).await?;
-        for note in &notes {
-            markdown.push_str(&format!(
-                "\n## {}\n\n_Written {}_\n\n{}\n",
-                note.title,
-                rfc3339(note.created),
-                note.body
-            ));
-        }
-        offset += notes.len();
-        if notes.is_empty() || offset as u64 >= count {
-            break;
-        }
+    for note in every_note(&state, &username).await? {
+        markdown.push_str(&format!(
+            "\n## {}\n\n_Written {}_\n\n{}\n",
+            note.title,
+            rfc3339(note.created),
+            note.body
+        ));
     }
     Ok((
         [
@@ -138,6 +131,65 @@ async fn export(
         ],
         markdown,
     ))
+}
+
+/// Every note of the user as a page the server renders, to read or print: what a link the
+/// browser follows by itself shows, which only the cookie transport can carry the session to.
+async fn printable(
+    State(state): State<AppState>,
+    LoggedIn { username, .. }: LoggedIn,
+) -> Result<impl IntoResponse, ApiError> {
+    let notes = every_note(&state, &username).await?;
+    let name = escape_html(&username);
+    let mut html = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<meta charset=\"utf-8\">\n\
+         <title>Notes of {name}</title>\n<h1>Notes of {name}</h1>\n"
+    );
+    if notes.is_empty() {
+        html.push_str("<p>No notes yet.</p>\n");
+    }
+    for note in notes {
+        let written = rfc3339(note.created);
+        html.push_str(&format!(
+            "<article>\n<h2>{}</h2>\n<p><time datetime=\"{written}\">Written {written}</time></p>\n\
+             <pre>{}</pre>\n</article>\n",
+            escape_html(&note.title),
+            escape_html(&note.body),
+        ));
+    }
+    Ok(([(CONTENT_TYPE, "text/html; charset=utf-8")], html))
+}
+
+/// Every note of `username`, newest first, read a batch at a time.
+async fn every_note(state: &AppState, username: &str) -> Result<Vec<StoredNote>, ApiError> {
+    let mut every = Vec::new();
+    loop {
+        let (count, notes) = state
+            .notes
+            .page(username, every.len(), EXPORT_BATCH)
+            .await?;
+        let done = notes.is_empty();
+        every.extend(notes);
+        if done || every.len() as u64 >= count {
+            return Ok(every);
+        }
+    }
+}
+
+/// `text` as HTML text or an attribute value: what a user wrote is never markup.
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// Notes read at a time for an export.
