@@ -165,8 +165,10 @@ impl SessionSignals {
     /// # }
     /// ```
     pub fn logged_in_as(&self, user: Option<String>) {
-        self.set_user.set(user.clone());
         tokens::set_user(user.as_deref());
+        // Without a token (it died meanwhile) nobody is logged in, whatever the answer said.
+        let accepted = user.filter(|_| tokens::current().is_some());
+        self.set_user.set(accepted);
     }
 
     /// Records that the user logged out on purpose (or is about to log in as someone, which

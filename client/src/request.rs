@@ -146,11 +146,12 @@ impl SessionRequest {
             local_deadline(&expires, header("Date").as_deref(), js_sys::Date::now())
         });
         let sent = self.sent.clone();
-        tokens::apply(sent.as_deref(), session.as_deref(), expires, self.began);
-        drop(self);
         // A refusal of a token already replaced (a logout and a login since, in any tab) says
         // nothing of the session held now.
-        if status == 401 && sent == tokens::current() {
+        let of_the_token_held = sent == tokens::current();
+        tokens::apply(sent.as_deref(), session.as_deref(), expires, self.began);
+        drop(self);
+        if status == 401 && of_the_token_held {
             tokens::report_unauthorized();
         }
         if rotated {

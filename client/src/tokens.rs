@@ -406,6 +406,7 @@ fn adopt(remote: TabState) {
             return None;
         }
         let token_changed = remote.token != mine.token;
+        let kept_changed = token_changed || remote.changed_at != mine.changed_at;
         let expires_changed = remote.expires != mine.expires;
         let user_changed =
             remote.user_known && (!mine.user_known || remote.user != mine.user || token_changed);
@@ -413,14 +414,16 @@ fn adopt(remote: TabState) {
         // Only requests that begin from now on answer for the adopted deadline.
         holder.deadline_from = requests_begun() + 1;
         holder.state = remote.clone();
-        Some((token_changed, expires_changed, user_changed))
+        Some((token_changed, kept_changed, expires_changed, user_changed))
     });
-    let Some((token_changed, expires_changed, user_changed)) = change else {
+    let Some((token_changed, kept_changed, expires_changed, user_changed)) = change else {
         return;
     };
     schedule_expiry();
-    if token_changed {
+    if kept_changed {
         keep();
+    }
+    if token_changed {
         wake_token_watchers();
         notify(&SessionEvent::ChangedInAnotherTab(remote.token.clone()));
         notify(&SessionEvent::TokenChanged(remote.token));

@@ -7,8 +7,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use cookieless_client::{
-    apply_response, current, expires, install, install_with_scope, ready, set_user, user, Answer,
-    Place, SessionRequest, StoragePolicy, TabScope, CHANNEL, START_WAIT,
+    apply_response, current, expires, install, install_with_scope, ready, set_user, subscribe,
+    user, Answer, Place, SessionEvent, SessionRequest, StoragePolicy, TabScope, CHANNEL,
+    START_WAIT,
 };
 use futures_util::FutureExt;
 use gloo_net::http::Method;
@@ -546,5 +547,32 @@ async fn of_two_tokens_kept_across_reloads_the_later_changed_one_wins() {
     assert_eq!(current().as_deref(), Some("kept-since-aaaaaaaaaaaaa"));
     drop(newer);
     apply_response(current().as_deref(), Some(""));
+    start_without_token();
+}
+
+#[wasm_bindgen_test]
+async fn a_401_speaks_for_the_token_held_only_if_it_was_sent_with_it() {
+    start_without_token();
+    let refusals = Rc::new(RefCell::new(0));
+    let counted = refusals.clone();
+    subscribe(move |event| {
+        if *event == SessionEvent::Unauthorized {
+            *counted.borrow_mut() += 1;
+        }
+    });
+    apply_response(None, Some("refused-token-aaaaaaaaaa"));
+    // The server no longer knows the token: it says so, and clears it.
+    let request = SessionRequest::begin(&Method::GET).await;
+    request.finish_with_status(401, Some(""));
+    assert_eq!(*refusals.borrow(), 1);
+    assert_eq!(current(), None);
+
+    // A refusal of a token replaced (a login) while the request was on its way.
+    apply_response(None, Some("before-login-bbbbbbbbbbb"));
+    let slow = SessionRequest::begin(&Method::GET).await;
+    apply_response(current().as_deref(), Some("after-login-bbbbbbbbbbbb"));
+    slow.finish_with_status(401, Some(""));
+    assert_eq!(*refusals.borrow(), 1, "a stale refusal ended the new login");
+    assert_eq!(current().as_deref(), Some("after-login-bbbbbbbbbbbb"));
     start_without_token();
 }

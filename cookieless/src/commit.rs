@@ -102,8 +102,8 @@ async fn create(
                 return match config.store.load(&previous.key).await? {
                     None => Ok(Outcome::Clear),
                     Some(latest) if latest.is_expired(now) => Ok(Outcome::Clear),
-                    // Rotated by another request of this client, whose answer brings the token.
-                    Some(latest) if latest.rotated => Ok(Outcome::Leave),
+                    // Rotated by another request meanwhile: this rotation is undone, and the
+                    // client may send it again with the token that request's answer brings.
                     Some(_) => Err(SessionError::Contention),
                 };
             }

@@ -53,7 +53,7 @@ test('in a browser that keeps cookies, the default transport still fetches with 
     await download.getByRole('button', { name: 'Download your notes' }).click();
     expect(await contents(await saved)).toContain('## Difference engine');
     await expect(download.getByRole('link', { name: 'A page to print' })).toHaveCount(0);
-    // Opened by the browser itself, the server's page sees no session: no cookie carries it.
+    // Opened by the browser itself, the server's page sees no session: only the header carries it.
     const direct = await page.goto(server.url + '/api/notes/printable');
     expect(direct?.status()).toBe(401);
     await checkCookies();

@@ -150,11 +150,13 @@ async fn printable(
     }
     for note in notes {
         let written = rfc3339(note.created);
+        // Lines as the user wrote them, wrapped to the page (the policy allows no inline style).
+        let lines: Vec<String> = note.body.lines().map(escape_html).collect();
         html.push_str(&format!(
             "<article>\n<h2>{}</h2>\n<p><time datetime=\"{written}\">Written {written}</time></p>\n\
-             <pre>{}</pre>\n</article>\n",
+             <p>{}</p>\n</article>\n",
             escape_html(&note.title),
-            escape_html(&note.body),
+            lines.join("<br>\n"),
         ));
     }
     Ok(([(CONTENT_TYPE, "text/html; charset=utf-8")], html))
