@@ -166,9 +166,8 @@ impl SessionSignals {
     /// ```
     pub fn logged_in_as(&self, user: Option<String>) {
         tokens::set_user(user.as_deref());
-        // Without a token (it died meanwhile) nobody is logged in, whatever the answer said.
-        let accepted = user.filter(|_| tokens::current().is_some());
-        self.set_user.set(accepted);
+        // What the holder took: without a token (it died meanwhile), nobody.
+        self.set_user.set(tokens::user().flatten());
     }
 
     /// Records that the user logged out on purpose (or is about to log in as someone, which

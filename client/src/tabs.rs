@@ -126,6 +126,14 @@ pub(crate) struct TabState {
     pub(crate) changed_at: f64,
 }
 
+impl TabState {
+    /// Whether this state holds the token that the change `stamp` brought: news about that
+    /// change (a deadline, who is logged in) concerns it.
+    pub(crate) fn holds_change(&self, stamp: Stamp) -> bool {
+        self.stamp == stamp && self.token.is_some()
+    }
+}
+
 // Externally tagged (`{"state": {...}}`): an internal tag would make serde buffer every message,
 // which weighs in the browser's module.
 #[derive(Serialize, Deserialize)]

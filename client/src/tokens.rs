@@ -440,8 +440,7 @@ fn adopt(remote: TabState) {
 /// by its stamp); a deadline never overrides a change of token.
 fn adopt_deadline(stamp: Stamp, expires: Option<f64>) {
     let changed = with_holder(|holder| {
-        let same_token = holder.state.stamp == stamp && holder.state.token.is_some();
-        let changed = same_token && holder.state.expires != expires;
+        let changed = holder.state.holds_change(stamp) && holder.state.expires != expires;
         if changed {
             holder.state.expires = expires;
             holder.deadline_from = requests_begun() + 1;
@@ -459,8 +458,7 @@ fn adopt_deadline(stamp: Stamp, expires: Option<f64>) {
 fn adopt_user(stamp: Stamp, user: Option<String>) {
     let changed = with_holder(|holder| {
         let state = &mut holder.state;
-        let same_token = state.stamp == stamp && state.token.is_some();
-        let changed = same_token && (!state.user_known || state.user != user);
+        let changed = state.holds_change(stamp) && (!state.user_known || state.user != user);
         if changed {
             state.user = user.clone();
             state.user_known = true;

@@ -131,8 +131,13 @@ impl Expiry {
     pub fn deadline(&self, created: Millis, last_seen: Millis, signed_in: bool) -> Millis {
         let idle = self.idle_for(signed_in).as_millis() as Millis;
         let idle_end = last_seen.saturating_add(idle);
-        let absolute_end = created.saturating_add(self.absolute.as_millis() as Millis);
-        idle_end.min(absolute_end)
+        idle_end.min(self.absolute_end(created))
+    }
+
+    /// The moment a session created (or last rotated) at `created` dies however busy it is.
+    pub(crate) fn absolute_end(&self, created: Millis) -> Millis {
+        let absolute = Millis::try_from(self.absolute.as_millis()).unwrap_or(Millis::MAX);
+        created.saturating_add(absolute)
     }
 
     /// How stale `last_seen` may get before a read-only request writes it back. Refreshing on every

@@ -376,9 +376,8 @@ impl Session {
                 _ => now,
             })
             .await?;
-        let absolute = u64::try_from(config.expiry.absolute.as_millis()).unwrap_or(u64::MAX);
         // Within what every platform's `SystemTime` holds: the end of the year 9999.
-        let ends = created.saturating_add(absolute).min(253_402_300_799_000);
+        let ends = config.expiry.absolute_end(created).min(253_402_300_799_000);
         Ok(UNIX_EPOCH + Duration::from_millis(ends))
     }
 
